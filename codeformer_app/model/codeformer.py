@@ -1,0 +1,209 @@
+"""CodeFormer: VQGAN encoder -> transformer code prediction -> codebook lookup -> decoder with CFT fusion.
+
+Inference is split at the fidelity weight ``w``: :meth:`CodeFormer.encode` computes everything that does not
+depend on ``w`` once per face, and :meth:`CodeFormer.decode` turns that into an image for any ``w``. Moving a
+fidelity slider therefore only re-runs the decoder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import nn
+
+from . import runtime
+from .fusion import CFTBlock, adain
+from .transformer import CodeTransformerLayer
+from .vqgan import Encoder, Generator, NearestQuantizer, level_resolutions
+
+
+@dataclass(frozen=True)
+class CodeFormerConfig:
+    """Hyperparameters; the defaults are the official release's."""
+
+    dim_embd: int = 512
+    n_head: int = 8
+    n_layers: int = 9
+    codebook_size: int = 1024
+    latent_size: int = 256
+    connect_list: tuple[int, ...] = (32, 64, 128, 256)
+    img_size: int = 512
+    nf: int = 64
+    ch_mult: tuple[int, ...] = (1, 2, 2, 4, 4, 8)
+    res_blocks: int = 2
+    attn_resolutions: tuple[int, ...] = (16,)
+    emb_dim: int = 256
+    beta: float = 0.25
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @property
+    def latent_side(self) -> int:
+        return self.img_size // 2 ** (len(self.ch_mult) - 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Encoded:
+    """Everything about one batch of faces that does not depend on the fidelity weight."""
+
+    lq_feat: torch.Tensor
+    """Encoder latent grid of the degraded input, (B, emb_dim, h, w)."""
+    indices: torch.Tensor
+    """Codebook index predicted by the transformer for each latent position, (B, h*w)."""
+    skips: dict[int, torch.Tensor] = field(repr=False)
+    """Encoder features at each fusion resolution."""
+    decoder_head: torch.Tensor = field(repr=False)
+    """Generator activations just before its first fusion point (they do not depend on ``w`` either)."""
+
+    @property
+    def batch_size(self) -> int:
+        return self.lq_feat.shape[0]
+
+    def select(self, index: int) -> Encoded:
+        """The encoding of one face of the batch, still with a batch dimension of 1."""
+        pick = slice(index, index + 1)
+        return Encoded(
+            lq_feat=self.lq_feat[pick],
+            indices=self.indices[pick],
+            skips={r: f[pick] for r, f in self.skips.items()},
+            decoder_head=self.decoder_head[pick],
+        )
+
+
+class CodeFormer(nn.Module):
+    """The CodeFormer network; ``load_state_dict`` accepts the official ``params_ema`` state dict."""
+
+    def __init__(
+        self,
+        dim_embd: int = 512,
+        n_head: int = 8,
+        n_layers: int = 9,
+        codebook_size: int = 1024,
+        latent_size: int = 256,
+        connect_list: Sequence[int | str] = (32, 64, 128, 256),
+        img_size: int = 512,
+        nf: int = 64,
+        ch_mult: Sequence[int] = (1, 2, 2, 4, 4, 8),
+        res_blocks: int = 2,
+        attn_resolutions: Sequence[int] = (16,),
+        emb_dim: int = 256,
+        beta: float = 0.25,
+    ) -> None:
+        super().__init__()
+        config = CodeFormerConfig(
+            dim_embd=dim_embd,
+            n_head=n_head,
+            n_layers=n_layers,
+            codebook_size=codebook_size,
+            latent_size=latent_size,
+            connect_list=tuple(sorted(int(r) for r in connect_list)),
+            img_size=img_size,
+            nf=nf,
+            ch_mult=tuple(ch_mult),
+            res_blocks=res_blocks,
+            attn_resolutions=tuple(attn_resolutions),
+            emb_dim=emb_dim,
+            beta=beta,
+        )
+        _check_config(config)
+        self.config = config
+
+        self.encoder = Encoder(3, nf, emb_dim, config.ch_mult, res_blocks, img_size, config.attn_resolutions)
+        self.quantize = NearestQuantizer(codebook_size, emb_dim, beta)
+        self.generator = Generator(nf, emb_dim, config.ch_mult, res_blocks, img_size, config.attn_resolutions)
+
+        self.position_emb = nn.Parameter(torch.zeros(latent_size, dim_embd))
+        self.feat_emb = nn.Linear(emb_dim, dim_embd)
+        self.ft_layers = nn.Sequential(
+            *(CodeTransformerLayer(dim_embd, n_head, dim_mlp=2 * dim_embd) for _ in range(n_layers))
+        )
+        self.idx_pred_layer = nn.Sequential(nn.LayerNorm(dim_embd), nn.Linear(dim_embd, codebook_size, bias=False))
+
+        channels_at = dict(zip(level_resolutions(img_size, len(config.ch_mult)), config.ch_mult, strict=True))
+        self.fuse_convs_dict = nn.ModuleDict(
+            {str(r): CFTBlock(nf * channels_at[r]) for r in config.connect_list}
+        )
+        fusion_indices = [self.generator.fusion_points[r] for r in config.connect_list]
+        # Generator blocks up to and including this index do not depend on w.
+        self._w_free_generator_stop = min(fusion_indices) + 1 if fusion_indices else len(self.generator.blocks)
+
+    @classmethod
+    def from_config(cls, config: CodeFormerConfig) -> CodeFormer:
+        return cls(**config.to_dict())
+
+    # -- pieces --------------------------------------------------------------------------------------
+    def predict_logits(self, lq_feat: torch.Tensor) -> torch.Tensor:
+        """Encoder latent (B, C, h, w) -> code logits (B, h*w, codebook_size)."""
+        tokens = self.feat_emb(lq_feat.flatten(2).transpose(1, 2))
+        position = self.position_emb.unsqueeze(0)
+        for layer in self.ft_layers:
+            tokens = layer(tokens, position)
+        return self.idx_pred_layer(tokens)
+
+    def _fuse(self, encoded: Encoded, w: float):
+        def fuse(resolution: int, dec_feat: torch.Tensor) -> torch.Tensor:
+            key = str(resolution)
+            if w <= 0 or key not in self.fuse_convs_dict:
+                return dec_feat
+            return self.fuse_convs_dict[key](encoded.skips[resolution], dec_feat, w)
+
+        return fuse
+
+    # -- inference API -------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def encode(self, x: torch.Tensor) -> Encoded:
+        """Faces (B, 3, S, S) in [-1, 1], RGB -> everything that does not depend on the fidelity weight."""
+        _check_input(x, self.config.img_size)
+        x = runtime.prepare(self, x)
+        lq_feat, skips = self.encoder(x, self.config.connect_list)
+        indices = self.predict_logits(lq_feat).argmax(dim=2)
+        side = self.config.latent_side
+        quant_feat = adain(self.quantize.lookup(indices, (side, side)), lq_feat)
+        head = self.generator.run(quant_feat, stop=self._w_free_generator_stop)
+        return Encoded(lq_feat=lq_feat, indices=indices, skips=skips, decoder_head=head)
+
+    @torch.inference_mode()
+    def decode(self, encoded: Encoded, w: float) -> torch.Tensor:
+        """Render faces at fidelity ``w`` in [0, 1] (0: strongest restoration, 1: closest to the input).
+
+        Returns RGB images in [-1, 1], shape (B, 3, S, S), in contiguous layout.
+        """
+        if not 0.0 <= w <= 1.0:
+            raise ValueError(f"fidelity weight w must be within [0, 1], got {w}")
+        fuse = self._fuse(encoded, w)
+        start = self._w_free_generator_stop
+        x = encoded.decoder_head
+        first_fusion = start - 1
+        fusion_at = {i: r for r, i in self.generator.fusion_points.items()}
+        if first_fusion in fusion_at:
+            x = fuse(fusion_at[first_fusion], x)
+        out = self.generator.run(x, start=start, fuse=fuse)
+        return out.clamp_(-1.0, 1.0).contiguous()
+
+    def forward(self, x: torch.Tensor, w: float = 0.5) -> torch.Tensor:
+        """Same as ``decode(encode(x), w)``."""
+        return self.decode(self.encode(x), w)
+
+
+def _check_config(config: CodeFormerConfig) -> None:
+    resolutions = level_resolutions(config.img_size, len(config.ch_mult))
+    if config.latent_side**2 != config.latent_size:
+        raise ValueError(
+            f"latent_size {config.latent_size} does not match the latent grid "
+            f"{config.latent_side}x{config.latent_side} of img_size {config.img_size} and ch_mult {config.ch_mult}"
+        )
+    for r in config.connect_list:
+        if r not in resolutions:
+            raise ValueError(f"connect_list resolution {r} is not one of the decoder's levels {resolutions}")
+        if r in config.attn_resolutions:
+            raise ValueError(f"fusion at an attention resolution ({r}) is not supported")
+    if config.dim_embd % config.n_head:
+        raise ValueError(f"dim_embd {config.dim_embd} is not divisible by n_head {config.n_head}")
+
+
+def _check_input(x: torch.Tensor, img_size: int) -> None:
+    if x.ndim != 4 or x.shape[1] != 3 or x.shape[2] != img_size or x.shape[3] != img_size:
+        raise ValueError(f"expected faces of shape (B, 3, {img_size}, {img_size}), got {tuple(x.shape)}")

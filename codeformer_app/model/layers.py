@@ -1,0 +1,91 @@
+"""Convolutional building blocks of the VQGAN autoencoder.
+
+Attribute names (``norm1``, ``conv1``, ``q``, ``proj_out``...) follow the official checkpoint so that its
+state dict loads unchanged.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+GROUP_NORM_GROUPS = 32
+GROUP_NORM_EPS = 1e-6
+
+
+def group_norm(channels: int) -> nn.GroupNorm:
+    """The normalisation used everywhere in the VQGAN: 32 groups, affine."""
+    return nn.GroupNorm(num_groups=GROUP_NORM_GROUPS, num_channels=channels, eps=GROUP_NORM_EPS, affine=True)
+
+
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1, padding: int = 1) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=padding)
+
+
+def conv1x1(in_channels: int, out_channels: int) -> nn.Conv2d:
+    return nn.Conv2d(in_channels, out_channels, kernel_size=1)
+
+
+class ResBlock(nn.Module):
+    """Pre-activation residual block: (GroupNorm, swish, conv) twice, 1x1 shortcut when channels change."""
+
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.norm1 = group_norm(in_channels)
+        self.conv1 = conv3x3(in_channels, out_channels)
+        self.norm2 = group_norm(out_channels)
+        self.conv2 = conv3x3(out_channels, out_channels)
+        if in_channels != out_channels:
+            self.conv_out = conv1x1(in_channels, out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv1(F.silu(self.norm1(x)))
+        h = self.conv2(F.silu(self.norm2(h)))
+        shortcut = self.conv_out(x) if self.in_channels != self.out_channels else x
+        return h + shortcut
+
+
+class AttnBlock(nn.Module):
+    """Single-head spatial self-attention with a residual connection."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.norm = group_norm(channels)
+        self.q = conv1x1(channels, channels)
+        self.k = conv1x1(channels, channels)
+        self.v = conv1x1(channels, channels)
+        self.proj_out = conv1x1(channels, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        normed = self.norm(x)
+        # (B, C, H, W) -> (B, 1 head, H*W tokens, C)
+        q, k, v = (proj(normed).reshape(b, 1, c, h * w).transpose(2, 3) for proj in (self.q, self.k, self.v))
+        attended = F.scaled_dot_product_attention(q, k, v)
+        attended = attended.transpose(2, 3).reshape(b, c, h, w)
+        return x + self.proj_out(attended)
+
+
+class Downsample(nn.Module):
+    """Stride-2 3x3 convolution after padding one pixel on the right and bottom only."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = conv3x3(channels, channels, stride=2, padding=0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.pad(x, (0, 1, 0, 1)))
+
+
+class Upsample(nn.Module):
+    """Nearest-neighbour 2x upsampling followed by a 3x3 convolution."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = conv3x3(channels, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
