@@ -123,12 +123,12 @@ class CodeFormer(nn.Module):
         self.idx_pred_layer = nn.Sequential(nn.LayerNorm(dim_embd), nn.Linear(dim_embd, codebook_size, bias=False))
 
         channels_at = dict(zip(level_resolutions(img_size, len(config.ch_mult)), config.ch_mult, strict=True))
-        self.fuse_convs_dict = nn.ModuleDict(
-            {str(r): CFTBlock(nf * channels_at[r]) for r in config.connect_list}
-        )
+        self.fuse_convs_dict = nn.ModuleDict({str(r): CFTBlock(nf * channels_at[r]) for r in config.connect_list})
         fusion_indices = [self.generator.fusion_points[r] for r in config.connect_list]
         # Generator blocks up to and including this index do not depend on w.
         self._w_free_generator_stop = min(fusion_indices) + 1 if fusion_indices else len(self.generator.blocks)
+        #: How convolutions run in encode/decode; not part of the architecture or the checkpoint.
+        self.precision = runtime.Precision.FAST
 
     @classmethod
     def from_config(cls, config: CodeFormerConfig) -> CodeFormer:
@@ -157,12 +157,14 @@ class CodeFormer(nn.Module):
     def encode(self, x: torch.Tensor) -> Encoded:
         """Faces (B, 3, S, S) in [-1, 1], RGB -> everything that does not depend on the fidelity weight."""
         _check_input(x, self.config.img_size)
-        x = runtime.prepare(self, x)
-        lq_feat, skips = self.encoder(x, self.config.connect_list)
-        indices = self.predict_logits(lq_feat).argmax(dim=2)
-        side = self.config.latent_side
-        quant_feat = adain(self.quantize.lookup(indices, (side, side)), lq_feat)
-        head = self.generator.run(quant_feat, stop=self._w_free_generator_stop)
+        param = self.position_emb
+        x = x.to(device=param.device, dtype=param.dtype)
+        with runtime.inference(runtime.Precision(self.precision), param.device):
+            lq_feat, skips = self.encoder(x, self.config.connect_list)
+            indices = self.predict_logits(lq_feat).argmax(dim=2)
+            side = self.config.latent_side
+            quant_feat = adain(self.quantize.lookup(indices, (side, side)), lq_feat)
+            head = self.generator.run(quant_feat, stop=self._w_free_generator_stop)
         return Encoded(lq_feat=lq_feat, indices=indices, skips=skips, decoder_head=head)
 
     @torch.inference_mode()
@@ -176,11 +178,11 @@ class CodeFormer(nn.Module):
         fuse = self._fuse(encoded, w)
         start = self._w_free_generator_stop
         x = encoded.decoder_head
-        first_fusion = start - 1
         fusion_at = {i: r for r, i in self.generator.fusion_points.items()}
-        if first_fusion in fusion_at:
-            x = fuse(fusion_at[first_fusion], x)
-        out = self.generator.run(x, start=start, fuse=fuse)
+        with runtime.inference(runtime.Precision(self.precision), x.device):
+            if start - 1 in fusion_at:  # the head stops right after the first fusion point
+                x = fuse(fusion_at[start - 1], x)
+            out = self.generator.run(x, start=start, fuse=fuse)
         return out.clamp_(-1.0, 1.0).contiguous()
 
     def forward(self, x: torch.Tensor, w: float = 0.5) -> torch.Tensor:

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import runtime
+
 GROUP_NORM_GROUPS = 32
 GROUP_NORM_EPS = 1e-6
 
@@ -19,8 +21,17 @@ def group_norm(channels: int) -> nn.GroupNorm:
     return nn.GroupNorm(num_groups=GROUP_NORM_GROUPS, num_channels=channels, eps=GROUP_NORM_EPS, affine=True)
 
 
+class Conv3x3(nn.Conv2d):
+    """A 3x3 convolution that runs as a Winograd convolution when :mod:`.runtime` says it pays off."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if runtime.use_winograd(self, x):
+            return torch._nnpack_spatial_convolution(x.contiguous(), self.weight, self.bias, self.padding)
+        return super().forward(x)
+
+
 def conv3x3(in_channels: int, out_channels: int, stride: int = 1, padding: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_channels, out_channels, kernel_size=3, stride=stride, padding=padding)
+    return Conv3x3(in_channels, out_channels, kernel_size=3, stride=stride, padding=padding)
 
 
 def conv1x1(in_channels: int, out_channels: int) -> nn.Conv2d:

@@ -106,9 +106,7 @@ class Generator(nn.Module):
         blocks += [group_norm(channels), conv3x3(channels, out_channels)]
         self.blocks = nn.ModuleList(blocks)
 
-    def run(
-        self, x: torch.Tensor, start: int = 0, stop: int | None = None, fuse: FuseFn | None = None
-    ) -> torch.Tensor:
+    def run(self, x: torch.Tensor, start: int = 0, stop: int | None = None, fuse: FuseFn | None = None) -> torch.Tensor:
         """Run blocks ``start`` to ``stop`` (exclusive); ``fuse`` is called at each fusion point."""
         stop = len(self.blocks) if stop is None else stop
         fusion_at = {index: resolution for resolution, index in self.fusion_points.items()}
@@ -150,9 +148,7 @@ class NearestQuantizer(nn.Module):
         b = z.shape[0]
         flat = z.permute(0, 2, 3, 1).reshape(-1, self.emb_dim)
         codebook = self.embedding.weight
-        distances = (
-            flat.pow(2).sum(dim=1, keepdim=True) + codebook.pow(2).sum(dim=1) - 2.0 * flat @ codebook.t()
-        )
+        distances = flat.pow(2).sum(dim=1, keepdim=True) + codebook.pow(2).sum(dim=1) - 2.0 * flat @ codebook.t()
         return distances.argmin(dim=1).reshape(b, -1)
 
     def lookup(self, indices: torch.Tensor, grid_size: tuple[int, int]) -> torch.Tensor:

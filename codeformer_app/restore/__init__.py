@@ -1,0 +1,1 @@
+"""Turning images into network input and back, and restoring faces."""

@@ -1,0 +1,186 @@
+"""Download one registry file: streamed, resumable, SHA-256 checked, placed atomically.
+
+No user interface here: progress goes to a callback ``(done_bytes, total_bytes)`` and cancellation is asked
+of a callable, so the CLI (tqdm, Ctrl-C) and a GUI worker (signals, a Cancel button) share this code.
+
+Bytes arrive in ``NAME.part`` next to the final file. If the transfer stops (timeout, dropped connection,
+cancel), the ``.part`` stays and the next call asks the server only for the rest (HTTP Range). Only a file
+whose size and SHA-256 match the registry is renamed to its final name; a mismatch deletes the ``.part``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import requests
+
+from ..errors import WeightsError
+from .files import place_atomically, sha256_file
+from .paths import download_path, ensure_folder, partial_path
+from .registry import WeightsEntry
+
+ProgressCallback = Callable[[int, int], None]
+CancelCheck = Callable[[], bool]
+
+#: Bytes read from the network per step; also how often progress and cancellation are checked.
+DEFAULT_CHUNK_BYTES = 1 << 20
+#: Seconds to wait for the server to accept the connection, and for each read once connected.
+CONNECT_TIMEOUT_S = 15.0
+READ_TIMEOUT_S = 60.0
+#: How many times one call starts over from byte 0 when the server cannot resume (HTTP 416).
+MAX_RESTARTS = 1
+
+_CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
+
+
+class DownloadCancelled(WeightsError):
+    """The caller cancelled; the ``.part`` file is kept so the next download resumes."""
+
+
+def download(
+    entry: WeightsEntry,
+    folder: Path,
+    *,
+    url_base: str | None = None,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
+    session: requests.Session | None = None,
+    timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+) -> Path:
+    """Fetch ``entry`` into ``folder`` and return the path of the verified file.
+
+    ``progress`` may see ``done`` go back to 0 once, when a server that ignores Range makes the download
+    start over. Raises ``WeightsError`` (``DownloadCancelled`` on cancel) with the reason and what to do.
+    """
+    ensure_folder(folder)
+    final = download_path(entry, folder)
+    if final.is_file() and final.stat().st_size == entry.size and sha256_file(final) == entry.sha256:
+        _report(progress, entry.size, entry.size)
+        return final
+    part = partial_path(entry, folder)
+    url = entry.url(url_base)
+    http = session or requests.Session()
+    try:
+        for _ in range(MAX_RESTARTS + 1):
+            if _transfer(http, url, final, entry, progress, cancelled, timeout, chunk_bytes):
+                break
+        else:
+            raise WeightsError(final, f"the server at {url} refuses to send the file (HTTP 416 every time)")
+    finally:
+        if session is None:
+            http.close()
+    _verify_and_place(entry, part, final)
+    return final
+
+
+def _transfer(
+    http: requests.Session,
+    url: str,
+    final: Path,
+    entry: WeightsEntry,
+    progress: ProgressCallback | None,
+    cancelled: CancelCheck | None,
+    timeout: tuple[float, float],
+    chunk_bytes: int,
+) -> bool:
+    """One request; False when the partial file was discarded and the caller should start over.
+
+    Errors that keep the ``.part`` name it; errors that leave nothing name the final file.
+    """
+    part = partial_path(entry, final.parent)
+    start = part.stat().st_size if part.is_file() else 0
+    if start > entry.size:
+        part.unlink()
+        start = 0
+    if start == entry.size:
+        return True
+    headers = {"Accept-Encoding": "identity"}
+    if start:
+        headers["Range"] = f"bytes={start}-"
+    done = start
+    try:
+        with http.get(url, headers=headers, stream=True, timeout=timeout) as response:
+            if response.status_code == requests.codes.requested_range_not_satisfiable:
+                part.unlink(missing_ok=True)
+                return False
+            done = _start_offset(response, start, entry, url, final)
+            _report(progress, done, entry.size)
+            with open(part, "ab" if done else "wb") as out:
+                for chunk in response.iter_content(chunk_bytes):
+                    done += len(chunk)
+                    if done > entry.size:
+                        out.close()
+                        part.unlink()
+                        raise WeightsError(
+                            final,
+                            f"{url} sent more than the expected {entry.size:,} bytes; download discarded",
+                        )
+                    out.write(chunk)
+                    _report(progress, done, entry.size)
+                    if cancelled is not None and cancelled():
+                        raise DownloadCancelled(part, _resume_hint("download cancelled", done, entry))
+    except requests.Timeout as error:
+        raise WeightsError(part, _resume_hint(f"download from {url} timed out ({error})", done, entry)) from None
+    except requests.RequestException as error:
+        raise WeightsError(part, _resume_hint(f"download from {url} failed ({error})", done, entry)) from None
+    except OSError as error:
+        raise WeightsError(part, _resume_hint(f"could not write the download ({error})", done, entry)) from None
+    if done < entry.size:
+        raise WeightsError(part, _resume_hint(f"{url} closed the connection before the end of the file", done, entry))
+    return True
+
+
+def _start_offset(response: requests.Response, start: int, entry: WeightsEntry, url: str, final: Path) -> int:
+    """Byte offset the response body starts at; checks the server offers the file the registry describes."""
+    part = partial_path(entry, final.parent)
+    status = response.status_code
+    if status == requests.codes.partial_content:
+        match = _CONTENT_RANGE.match(response.headers.get("Content-Range", ""))
+        if not match or int(match.group(1)) != start:
+            part.unlink(missing_ok=True)
+            raise WeightsError(final, f"{url} answered a resume request with an unusable range; run again")
+        total = match.group(3)
+        if total != "*" and int(total) != entry.size:
+            part.unlink(missing_ok=True)
+            raise WeightsError(final, _size_mismatch(url, int(total), entry))
+        return start
+    if status == requests.codes.ok:
+        # A plain 200 is the whole file from byte 0, also when we asked for a range: start over cleanly.
+        length = response.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) != entry.size:
+            part.unlink(missing_ok=True)
+            raise WeightsError(final, _size_mismatch(url, int(length), entry))
+        return 0
+    raise WeightsError(final, f"{url} answered HTTP {status} {response.reason}; the file could not be downloaded")
+
+
+def _verify_and_place(entry: WeightsEntry, part: Path, final: Path) -> None:
+    actual = sha256_file(part)
+    if actual != entry.sha256:
+        part.unlink()
+        raise WeightsError(
+            final,
+            f"the downloaded file is not the official {entry.file_name} (SHA-256 expected {entry.sha256}, "
+            f"got {actual}); it was deleted. Try again; if this repeats, the server sends a different file",
+        )
+    place_atomically(part, final)
+
+
+def _report(progress: ProgressCallback | None, done: int, total: int) -> None:
+    if progress is not None:
+        progress(done, total)
+
+
+def _size_mismatch(url: str, offered: int, entry: WeightsEntry) -> str:
+    return (
+        f"{url} offers {offered:,} bytes but the official {entry.file_name} has {entry.size:,} bytes; download refused"
+    )
+
+
+def _resume_hint(what: str, done: int, entry: WeightsEntry) -> str:
+    return (
+        f"{what}; the {done:,} of {entry.size:,} bytes received so far are kept here, run the download again to resume"
+    )

@@ -1,0 +1,158 @@
+"""Install weights: identify a file, check it, and convert it once to ``.safetensors`` in the weights folder.
+
+After installing, the app only ever loads the ``.safetensors`` copy, so the pickle-based ``.pth`` is read
+exactly once, safely (``read_state_dict`` uses ``torch.load(weights_only=True)``). The user's file is only
+read, never moved or changed.
+
+Which files are accepted:
+- a file whose SHA-256 is an official one: always (after a structural check for CodeFormer);
+- CodeFormer with another hash (fine-tuned, re-saved): accepted when it builds the network, recorded as
+  custom, because the network check proves it fits;
+- the other networks with another hash: refused unless ``force``, because nothing here can check that
+  they fit the detector, parser or upscaler, and a wrong file would only fail later, far from its cause.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from safetensors.torch import save_file
+
+from ..errors import WeightsError
+from ..model.checkpoint import (
+    SIGNATURE_KEYS,
+    StateDict,
+    build_codeformer,
+    read_state_dict,
+    save_codeformer_safetensors,
+)
+from .download import CancelCheck, ProgressCallback, download
+from .files import sha256_file, write_atomically
+from .index import InstalledRecord, put_record
+from .paths import ensure_folder, installed_path
+from .registry import CODEFORMER, NetworkKind, WeightsEntry, entry_by_sha256, find_entry, known_names, lookup
+
+#: Metadata written into every converted file, so its origin is known even without the index.
+META_WEIGHTS_NAME = "codeformer_app.weights"
+META_SOURCE_FILE = "codeformer_app.source_file"
+META_SOURCE_SHA256 = "codeformer_app.source_sha256"
+META_OFFICIAL = "codeformer_app.official"
+
+
+def import_weights(source: Path, folder: Path, *, name: str | None = None, force: bool = False) -> InstalledRecord:
+    """Check ``source`` and install its ``.safetensors`` conversion in ``folder``; returns the new record."""
+    source = Path(source)
+    named = find_entry(name) if name else None
+    if source.is_dir():
+        raise WeightsError(source, "this is a folder, not a weights file")
+    if not source.is_file():
+        raise WeightsError(source, "file not found")
+    try:
+        source_sha256 = sha256_file(source)
+    except OSError as error:
+        raise WeightsError(source, f"cannot read the file ({error.strerror or error})") from None
+    state_dict, metadata = read_state_dict(source)
+    entry, official = _identify(source, source_sha256, named, state_dict)
+    if not official and entry.kind is not NetworkKind.CODEFORMER and not force:
+        raise WeightsError(
+            source,
+            f"this is not the official {entry.file_name} "
+            f"(SHA-256 expected {entry.sha256}, got {source_sha256}); "
+            "the app cannot check that another file fits this network, pass --force to install it anyway",
+        )
+    ensure_folder(folder)
+    target = installed_path(entry, folder)
+    if target.exists() and source.resolve() == target.resolve():
+        raise WeightsError(source, "this is already the installed file; nothing to import")
+    extra = {
+        META_WEIGHTS_NAME: entry.name,
+        META_SOURCE_FILE: source.name,
+        META_SOURCE_SHA256: source_sha256,
+        META_OFFICIAL: "true" if official else "false",
+    }
+    tensors = _untied(state_dict)
+    if entry.kind is NetworkKind.CODEFORMER:
+        config = build_codeformer(state_dict, metadata, source).config
+        _write(target, lambda temp: save_codeformer_safetensors(tensors, temp, config, extra))
+    else:
+        _write(target, lambda temp: save_file(tensors, str(temp), metadata=extra))
+    record = InstalledRecord(
+        name=entry.name,
+        file=target.name,
+        sha256=sha256_file(target),
+        bytes=target.stat().st_size,
+        source_file=source.name,
+        source_sha256=source_sha256,
+        official=official,
+        installed_at=InstalledRecord.now(),
+    )
+    put_record(folder, record)
+    return record
+
+
+def install_official(
+    entry: WeightsEntry,
+    folder: Path,
+    *,
+    url_base: str | None = None,
+    progress: ProgressCallback | None = None,
+    cancelled: CancelCheck | None = None,
+) -> InstalledRecord:
+    """Download the official file, convert it, and delete the downloaded ``.pth``.
+
+    The ``.pth`` is only removed after a successful conversion; if conversion fails it stays, so a retry
+    does not download it again.
+    """
+    downloaded = download(entry, folder, url_base=url_base, progress=progress, cancelled=cancelled)
+    record = import_weights(downloaded, folder, name=entry.name)
+    downloaded.unlink()
+    return record
+
+
+def looks_like_codeformer(state_dict: StateDict) -> bool:
+    """True when the state dict has the keys every CodeFormer checkpoint has."""
+    return all(key in state_dict for key in SIGNATURE_KEYS)
+
+
+def _identify(
+    source: Path, source_sha256: str, named: WeightsEntry | None, state_dict: StateDict
+) -> tuple[WeightsEntry, bool]:
+    """Registry entry of a file, and whether it is the official file; by hash, then name, file name, keys."""
+    by_hash = entry_by_sha256(source_sha256)
+    if by_hash is not None:
+        if named is not None and named.name != by_hash.name:
+            raise WeightsError(source, f"this is the official {by_hash.file_name} ({by_hash.name}), not {named.name}")
+        return by_hash, True
+    entry = named or lookup(source.name)
+    if entry is None and looks_like_codeformer(state_dict):
+        entry = find_entry(CODEFORMER.name)
+    if entry is None:
+        raise WeightsError(
+            source,
+            "cannot tell which weights this is (not an official file, unknown file name); "
+            f"pass --name with one of: {', '.join(known_names())}",
+        )
+    return entry, False
+
+
+def _untied(state_dict: StateDict) -> StateDict:
+    """Contiguous tensors with no shared memory, which safetensors requires; copies only what is shared."""
+    seen: set[int] = set()
+    result: StateDict = {}
+    for key, tensor in state_dict.items():
+        tensor = tensor.detach()
+        pointer = tensor.untyped_storage().data_ptr() if tensor.numel() else None
+        if pointer is not None and pointer in seen:
+            tensor = tensor.clone()
+        elif pointer is not None:
+            seen.add(pointer)
+        result[key] = tensor.contiguous()
+    return result
+
+
+def _write(target: Path, write: Callable[[Path], None]) -> None:
+    try:
+        write_atomically(target, write)
+    except OSError as error:
+        raise WeightsError(target, f"could not write the converted weights ({error})") from None

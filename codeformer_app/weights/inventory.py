@@ -1,0 +1,109 @@
+"""What is installed in a weights folder, and whether each installed file is still intact."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..errors import WeightsError
+from ..model.checkpoint import build_codeformer, read_state_dict
+from .files import sha256_file
+from .index import InstalledRecord, load_index
+from .paths import installed_path
+from .registry import NetworkKind, WeightsEntry, entries, find_entry
+
+
+@dataclass(frozen=True)
+class WeightsStatus:
+    """One registry entry as found in a weights folder."""
+
+    entry: WeightsEntry
+    path: Path
+    installed: bool
+    record: InstalledRecord | None
+
+    @property
+    def official(self) -> bool | None:
+        """True/False from the index; None when nothing is recorded for this entry."""
+        return self.record.official if self.record is not None else None
+
+    @property
+    def origin(self) -> str:
+        """Short word for listings."""
+        if not self.installed:
+            return "-"
+        if self.record is None:
+            return "unrecorded"
+        return "official" if self.record.official else "custom (not the official file)"
+
+    def to_json(self) -> dict:
+        """Registry data plus installation state, for ``weights list --json``."""
+        return {
+            **self.entry.to_json(),
+            "installed": self.installed,
+            "path": str(self.path),
+            "official": self.official,
+            "installed_record": None if self.record is None else asdict(self.record),
+        }
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of checking one installed file."""
+
+    name: str
+    path: Path
+    ok: bool
+    message: str
+
+
+def weights_status(folder: Path) -> list[WeightsStatus]:
+    """Every registry entry with whether (and how) it is installed in ``folder``."""
+    records = load_index(folder)
+    statuses = []
+    for entry in entries():
+        path = installed_path(entry, folder)
+        statuses.append(WeightsStatus(entry, path, path.is_file(), records.get(entry.name)))
+    return statuses
+
+
+def verify_installed(folder: Path, name: str | None = None) -> list[VerifyResult]:
+    """Check installed files against the index; with ``name``, that entry even if it is not installed."""
+    wanted = find_entry(name) if name else None
+    results = []
+    for status in weights_status(folder):
+        if wanted is not None and status.entry is not wanted:
+            continue
+        if wanted is None and not status.installed and status.record is None:
+            continue
+        results.append(_verify_one(status))
+    return results
+
+
+def _verify_one(status: WeightsStatus) -> VerifyResult:
+    entry, path, record = status.entry, status.path, status.record
+
+    def result(ok: bool, message: str) -> VerifyResult:
+        return VerifyResult(entry.name, path, ok, message)
+
+    if not status.installed:
+        return result(False, "not installed" if record is None else "recorded as installed but the file is gone")
+    if record is None:
+        return result(False, "not recorded in the index, so its hash cannot be checked; import it again")
+    try:
+        actual = sha256_file(path)
+    except OSError as error:
+        return result(False, f"cannot read the file ({error.strerror or error})")
+    if actual != record.sha256:
+        return result(
+            False,
+            f"changed since it was installed (SHA-256 expected {record.sha256}, got {actual}); "
+            "download or import it again",
+        )
+    try:
+        state_dict, metadata = read_state_dict(path)
+        if entry.kind is NetworkKind.CODEFORMER:
+            build_codeformer(state_dict, metadata, path)
+    except WeightsError as error:
+        return result(False, error.reason)
+    return result(True, "official" if record.official else "custom (not the official file)")

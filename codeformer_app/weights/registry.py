@@ -1,0 +1,196 @@
+"""The official weights files the app knows: where they come from, how big they are, and their SHA-256.
+
+The authors publish no hashes; the SHA-256 values below were computed by others from the release files and
+are what a download or an import is checked against. The registry is plain data: nothing is fetched or
+loaded at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ..errors import WeightsError
+
+#: Environment variable that replaces every entry's URL base (a mirror, or a local server in tests).
+URL_BASE_ENV = "CODEFORMER_APP_WEIGHTS_URL_BASE"
+#: Extension of the converted files the app actually loads.
+SAFETENSORS_SUFFIX = ".safetensors"
+
+
+class NetworkKind(StrEnum):
+    """Which network a weights file belongs to; decides how an import is checked."""
+
+    CODEFORMER = "codeformer"
+    RETINAFACE = "retinaface-resnet50"
+    PARSENET = "parsenet"
+    REALESRGAN_X2 = "realesrgan-rrdbnet-x2"
+
+
+@dataclass(frozen=True)
+class License:
+    """The license a weights file is published under, shown to the user before a download."""
+
+    name: str
+    url: str
+    #: A few words for one-line messages.
+    summary: str
+    #: A paragraph shown before a download.
+    notice: str
+    #: True when the user must explicitly accept it before the file is downloaded.
+    requires_acceptance: bool = False
+
+
+@dataclass(frozen=True)
+class WeightsEntry:
+    """One official weights file."""
+
+    name: str
+    file_name: str
+    url_base: str
+    size: int
+    sha256: str
+    kind: NetworkKind
+    license: License
+    description: str
+    #: False for files the app can run without (it falls back to a simpler method).
+    required: bool = False
+
+    @property
+    def safetensors_name(self) -> str:
+        """File name of the converted copy in the weights folder."""
+        return self.file_name.rsplit(".", 1)[0] + SAFETENSORS_SUFFIX
+
+    def url(self, url_base: str | None = None) -> str:
+        """Download address: ``url_base`` if given, else the environment override, else the official base."""
+        base = url_base or os.environ.get(URL_BASE_ENV) or self.url_base
+        return base.rstrip("/") + "/" + self.file_name
+
+    def to_json(self) -> dict:
+        """The entry as plain JSON data (the shape of ``weights/manifest.json``)."""
+        return {
+            "name": self.name,
+            "file_name": self.file_name,
+            "safetensors_name": self.safetensors_name,
+            "url": self.url(self.url_base),
+            "bytes": self.size,
+            "sha256": self.sha256,
+            "kind": str(self.kind),
+            "required": self.required,
+            "description": self.description,
+            "license": {
+                "name": self.license.name,
+                "url": self.license.url,
+                "summary": self.license.summary,
+                "notice": self.license.notice,
+                "requires_acceptance": self.license.requires_acceptance,
+            },
+        }
+
+
+S_LAB_LICENSE = License(
+    name="S-Lab License 1.0",
+    url="https://github.com/sczhou/CodeFormer/blob/master/LICENSE",
+    summary="non-commercial use only",
+    notice=(
+        "The CodeFormer weights are published by their authors under the S-Lab License 1.0. "
+        "It permits use and redistribution for non-commercial purposes only; for commercial use you must "
+        "contact the authors. Read the full license before downloading."
+    ),
+    requires_acceptance=True,
+)
+FACEXLIB_LICENSE = License(
+    name="MIT",
+    url="https://github.com/xinntao/facexlib/blob/master/LICENSE",
+    summary="published with facexlib",
+    notice="Published with facexlib, which is under the MIT license.",
+)
+REALESRGAN_LICENSE = License(
+    name="BSD-3-Clause",
+    url="https://github.com/xinntao/Real-ESRGAN/blob/master/LICENSE",
+    summary="published with Real-ESRGAN",
+    notice="Published with Real-ESRGAN, which is under the BSD 3-Clause license.",
+)
+
+CODEFORMER = WeightsEntry(
+    name="codeformer",
+    file_name="codeformer.pth",
+    url_base="https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/",
+    size=376_637_898,
+    sha256="1009e537e0c2a07d4cabce6355f53cb66767cd4b4297ec7a4a64ca4b8a5684b7",
+    kind=NetworkKind.CODEFORMER,
+    license=S_LAB_LICENSE,
+    description="CodeFormer face restoration network (needed to restore faces).",
+    required=True,
+)
+RETINAFACE = WeightsEntry(
+    name="retinaface",
+    file_name="detection_Resnet50_Final.pth",
+    url_base="https://github.com/xinntao/facexlib/releases/download/v0.1.0/",
+    size=109_497_761,
+    sha256="6d1de9c2944f2ccddca5f5e010ea5ae64a39845a86311af6fdf30841b0a5a16d",
+    kind=NetworkKind.RETINAFACE,
+    license=FACEXLIB_LICENSE,
+    description="RetinaFace (ResNet-50) face detector; without it the offline detector is used.",
+)
+PARSENET = WeightsEntry(
+    name="parsenet",
+    file_name="parsing_parsenet.pth",
+    url_base="https://github.com/xinntao/facexlib/releases/download/v0.2.2/",
+    size=85_331_193,
+    sha256="3d558d8d0e42c20224f13cf5a29c79eba2d59913419f945545d8cf7b72920de2",
+    kind=NetworkKind.PARSENET,
+    license=FACEXLIB_LICENSE,
+    description="ParseNet face parsing, for a paste-back mask that follows the face outline.",
+)
+REALESRGAN_X2 = WeightsEntry(
+    name="realesrgan-x2",
+    file_name="RealESRGAN_x2plus.pth",
+    url_base="https://github.com/xinntao/Real-ESRGAN/releases/download/v0.2.1/",
+    size=67_061_725,
+    sha256="49fafd45f8fd7aa8d31ab2a22d14d91b536c34494a5cfe31eb5d89c2fa266abb",
+    kind=NetworkKind.REALESRGAN_X2,
+    license=REALESRGAN_LICENSE,
+    description="Real-ESRGAN x2 (RRDBNet) background upscaler; without it Lanczos is used.",
+)
+
+#: Every known file, in the order they are listed to the user. Look entries up through the functions below
+#: (they read this tuple at call time, so tests can swap in entries for small generated files).
+REGISTRY: tuple[WeightsEntry, ...] = (CODEFORMER, RETINAFACE, PARSENET, REALESRGAN_X2)
+
+
+def entries() -> tuple[WeightsEntry, ...]:
+    """All registry entries."""
+    return REGISTRY
+
+
+def known_names() -> list[str]:
+    """The short names accepted on the command line."""
+    return [entry.name for entry in REGISTRY]
+
+
+def lookup(name: str) -> WeightsEntry | None:
+    """The entry called ``name``: its short name, file name, file stem or safetensors name (any case)."""
+    wanted = name.strip().lower()
+    for entry in REGISTRY:
+        aliases = {entry.name, entry.file_name, entry.file_name.rsplit(".", 1)[0], entry.safetensors_name}
+        if wanted in {alias.lower() for alias in aliases}:
+            return entry
+    return None
+
+
+def find_entry(name: str) -> WeightsEntry:
+    """Like :func:`lookup`, but an unknown name is a ``WeightsError`` that lists the known ones."""
+    entry = lookup(name)
+    if entry is None:
+        raise WeightsError(None, f"unknown weights name {name!r}; known names: {', '.join(known_names())}")
+    return entry
+
+
+def entry_by_sha256(sha256: str) -> WeightsEntry | None:
+    """The entry whose official file has this SHA-256, if any."""
+    for entry in REGISTRY:
+        if entry.sha256 == sha256.lower():
+            return entry
+    return None

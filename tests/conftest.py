@@ -1,0 +1,28 @@
+"""Shared fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from model_helpers import TINY_CONFIG, make_model, save_official_style
+
+from codeformer_app.model import CodeFormer
+
+
+@pytest.fixture
+def tiny_model() -> CodeFormer:
+    return make_model(TINY_CONFIG)
+
+
+@pytest.fixture
+def tiny_weights(tmp_path: Path) -> Path:
+    return save_official_style(make_model(TINY_CONFIG), tmp_path / "tiny_codeformer.pth")
+
+
+@pytest.fixture(autouse=True)
+def isolated_weights_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Never read or write the real per-user weights folder from a test."""
+    folder = tmp_path / "user-weights"
+    monkeypatch.setenv("CODEFORMER_APP_WEIGHTS_DIR", str(folder))
+    return folder
