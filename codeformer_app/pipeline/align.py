@@ -1,0 +1,66 @@
+"""Aligning a face to CodeFormer's 512x512 FFHQ template with five landmarks, and the way back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: Where the five landmarks sit in a 512x512 aligned face (FFHQ alignment as used by CodeFormer):
+#: left eye centre, right eye centre, nose tip, left mouth corner, right mouth corner ("left" = smaller x).
+TEMPLATE_SIZE = 512
+TEMPLATE_LANDMARKS_512 = np.array(
+    [
+        [192.98138, 239.94708],
+        [318.90277, 240.19360],
+        [256.63416, 314.01935],
+        [201.26117, 371.41043],
+        [313.08905, 371.15118],
+    ],
+    dtype=np.float32,
+)
+#: Fill for the parts of the aligned crop that fall outside the photo (the official pipeline's grey).
+OUTSIDE_FILL_BGR = (132, 133, 135)
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """A similarity transform from photo coordinates to an aligned ``size`` x ``size`` face crop."""
+
+    matrix: np.ndarray
+    """2x3 affine, photo -> crop (pixel centres at integer coordinates)."""
+    size: int
+
+    @property
+    def inverse(self) -> np.ndarray:
+        """2x3 affine, crop -> photo."""
+        return cv2.invertAffineTransform(self.matrix)
+
+    def crop_corners_in_photo(self) -> np.ndarray:
+        """The crop's four corners in photo coordinates, (4, 2)."""
+        s = self.size - 1
+        corners = np.array([[0, 0, 1], [s, 0, 1], [s, s, 1], [0, s, 1]], dtype=np.float64)
+        return corners @ self.inverse.T
+
+
+def estimate_alignment(landmarks: np.ndarray, size: int = TEMPLATE_SIZE) -> Alignment:
+    """Best similarity transform (rotation, uniform scale, shift) taking the landmarks onto the template."""
+    template = TEMPLATE_LANDMARKS_512 * (size / TEMPLATE_SIZE)
+    matrix, _ = cv2.estimateAffinePartial2D(np.asarray(landmarks, np.float32), template, method=cv2.LMEDS)
+    if matrix is None:
+        raise ValueError("the five landmarks are degenerate; no alignment can be estimated")
+    return Alignment(matrix=matrix, size=size)
+
+
+def warp_face(image: np.ndarray, alignment: Alignment) -> np.ndarray:
+    """The aligned face crop, bilinear; areas outside the photo are filled with a neutral grey."""
+    fill = OUTSIDE_FILL_BGR if image.dtype == np.uint8 else tuple(v * 257 for v in OUTSIDE_FILL_BGR)
+    return cv2.warpAffine(
+        image,
+        alignment.matrix,
+        (alignment.size, alignment.size),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=fill,
+    )
