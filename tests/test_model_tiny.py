@@ -90,3 +90,21 @@ def test_gradients_flow_in_training_mode() -> None:
     out.mean().backward()
     assert model.encoder.blocks[0].weight.grad is not None
     assert model.generator.blocks[-1].weight.grad.abs().sum() > 0
+
+
+def test_winograd_strips_match_one_whole_convolution(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Large maps are convolved in strips of rows; the seams must not show."""
+    from codeformer_app.model import runtime
+
+    assert runtime.nnpack_ready()
+    generator = torch.Generator().manual_seed(11)
+    x = torch.randn(1, 16, 70, 48, generator=generator)
+    weight = 0.1 * torch.randn(8, 16, 3, 3, generator=generator)
+    bias = torch.randn(8, generator=generator)
+    with torch.inference_mode():
+        exact = torch.nn.functional.conv2d(x, weight, bias, padding=1)
+        whole = runtime.winograd_conv3x3(x, weight, bias)
+        monkeypatch.setattr(runtime, "WINOGRAD_STRIP_BYTES", 16 * 48 * 4 * 9)  # 9 rows a strip, 8 strips
+        strips = runtime.winograd_conv3x3(x, weight, bias)
+    assert (whole - exact).abs().max() < 1e-4
+    assert (strips - exact).abs().max() < 1e-4

@@ -50,4 +50,10 @@ class CFTBlock(nn.Module):
 
     def forward(self, enc_feat: torch.Tensor, dec_feat: torch.Tensor, w: float) -> torch.Tensor:
         joint = self.encode_enc(torch.cat([enc_feat, dec_feat], dim=1))
-        return dec_feat + w * (dec_feat * self.scale(joint) + self.shift(joint))
+        if torch.is_grad_enabled():
+            return dec_feat + w * (dec_feat * self.scale(joint) + self.shift(joint))
+        # inference: the same sum, accumulated in the scale map's buffer (saves three full-size temporaries)
+        shift = self.shift(joint)
+        out = self.scale(joint)
+        del joint
+        return out.mul_(dec_feat).add_(shift).mul_(w).add_(dec_feat)

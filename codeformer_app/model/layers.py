@@ -26,7 +26,7 @@ class Conv3x3(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if runtime.use_winograd(self, x):
-            return torch._nnpack_spatial_convolution(x.contiguous(), self.weight, self.bias, self.padding)
+            return runtime.winograd_conv3x3(x, self.weight, self.bias)
         return super().forward(x)
 
 
@@ -53,10 +53,14 @@ class ResBlock(nn.Module):
             self.conv_out = conv1x1(in_channels, out_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.conv1(F.silu(self.norm1(x)))
-        h = self.conv2(F.silu(self.norm2(h)))
-        shortcut = self.conv_out(x) if self.in_channels != self.out_channels else x
-        return h + shortcut
+        # Rebinding ``h`` at each step frees the previous activation at once; in-place activations save one
+        # more full-size buffer per step when no gradients are needed.
+        in_place = not torch.is_grad_enabled()
+        h = F.silu(self.norm1(x), inplace=in_place)
+        h = self.conv1(h)
+        h = F.silu(self.norm2(h), inplace=in_place)
+        h = self.conv2(h)
+        return h.add_(self.conv_out(x) if self.in_channels != self.out_channels else x)
 
 
 class AttnBlock(nn.Module):
@@ -77,7 +81,7 @@ class AttnBlock(nn.Module):
         q, k, v = (proj(normed).reshape(b, 1, c, h * w).transpose(2, 3) for proj in (self.q, self.k, self.v))
         attended = F.scaled_dot_product_attention(q, k, v)
         attended = attended.transpose(2, 3).reshape(b, c, h, w)
-        return x + self.proj_out(attended)
+        return self.proj_out(attended).add_(x)
 
 
 class Downsample(nn.Module):

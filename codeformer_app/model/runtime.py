@@ -22,6 +22,7 @@ from contextvars import ContextVar
 from enum import StrEnum
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -36,6 +37,9 @@ class Precision(StrEnum):
 
 #: Smallest feature-map side at which a Winograd convolution beats the direct one on our CPUs.
 WINOGRAD_MIN_SIDE = 32
+#: NNPACK transforms its whole input at once: about 3-5x the input's size in workspace (360 MB for a 128-channel
+#: 512x512 map). Large maps are therefore convolved in horizontal strips whose input stays under this size.
+WINOGRAD_STRIP_BYTES = 16 * 1024**2
 #: Environment variable that, when set to 1, leaves the C allocator as it is.
 KEEP_ALLOCATOR_ENV = "CODEFORMER_APP_KEEP_ALLOCATOR"
 #: glibc mallopt parameters (malloc.h)
@@ -90,6 +94,22 @@ def inference(precision: Precision, device: torch.device) -> Iterator[None]:
         _winograd_enabled.reset(token)
 
 
+def winograd_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """3x3, stride 1, padding 1 convolution through NNPACK, in strips of rows to bound its workspace."""
+    b, c, h, w = x.shape
+    rows = max(WINOGRAD_STRIP_BYTES // (b * c * w * x.element_size()), 1)
+    if rows >= h:
+        return torch._nnpack_spatial_convolution(x.contiguous(), weight, bias, [1, 1])
+    out = x.new_empty((b, weight.shape[0], h, w))
+    for top in range(0, h, rows):
+        bottom = min(top + rows, h)
+        # one row of context above and below, zeros at the image border (the convolution's own padding)
+        strip = x[:, :, max(top - 1, 0) : min(bottom + 1, h)]
+        strip = F.pad(strip, (0, 0, int(top == 0), int(bottom == h)))
+        out[:, :, top:bottom] = torch._nnpack_spatial_convolution(strip.contiguous(), weight, bias, [0, 1])
+    return out
+
+
 def use_winograd(conv: nn.Conv2d, x: torch.Tensor) -> bool:
     """Whether this 3x3 convolution should run as a Winograd convolution right now."""
     return (
@@ -98,6 +118,7 @@ def use_winograd(conv: nn.Conv2d, x: torch.Tensor) -> bool:
         and x.shape[-1] >= WINOGRAD_MIN_SIDE
         and x.shape[-2] >= WINOGRAD_MIN_SIDE
         and conv.stride == (1, 1)
+        and conv.padding == (1, 1)
         and conv.dilation == (1, 1)
         and conv.groups == 1
         and not torch.is_grad_enabled()
