@@ -1,0 +1,48 @@
+"""Detectors by name, built on demand.
+
+The detector modules (and torch, facenet-pytorch, facexlib behind them) are imported only when a detector is
+created, so importing ``codeformer_app.detection`` for its types stays cheap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .types import FaceDetector
+
+if TYPE_CHECKING:
+    import torch
+
+#: Detectors the app ships, the offline default first.
+DETECTOR_NAMES = ("mtcnn", "retinaface")
+#: Needs no download: its weights are inside the facenet-pytorch wheel.
+DEFAULT_DETECTOR = "mtcnn"
+
+
+def create_detector(name: str, device: torch.device | str = "cpu", weights_folder: Path | None = None) -> FaceDetector:
+    """The detector called ``name`` on ``device``.
+
+    ``retinaface`` raises ``WeightsMissingError`` (whose message says to run
+    ``codeformer-app weights download retinaface``) when its weights are not installed in ``weights_folder``
+    (default: the app's weights folder); ``mtcnn`` always works offline.
+    """
+    key = name.strip().lower()
+    if key == "mtcnn":
+        from .mtcnn import MtcnnDetector
+
+        return MtcnnDetector(device)
+    if key == "retinaface":
+        from .retinaface import RetinaFaceDetector
+
+        return RetinaFaceDetector.from_installed(device, weights_folder)
+    raise ValueError(f"unknown face detector {name!r}; choose one of {', '.join(DETECTOR_NAMES)}")
+
+
+def available_detectors(weights_folder: Path | None = None) -> tuple[str, ...]:
+    """The detectors that can be created now: ``mtcnn`` always, ``retinaface`` when its weights are installed."""
+    from ..weights import find_installed
+
+    return tuple(
+        name for name in DETECTOR_NAMES if name != "retinaface" or find_installed(name, weights_folder) is not None
+    )

@@ -1,0 +1,143 @@
+"""RetinaFace (ResNet-50), the official CodeFormer detector, used when its weights are installed.
+
+The network definition comes from facexlib, but facexlib never fetches anything here: we build
+``facexlib.detection.retinaface.RetinaFace`` ourselves (its ResNet-50 backbone is created without pretrained
+weights, so construction reads no file and opens no connection) and load the ``retinaface.safetensors`` that
+our weights manager installed. Pre- and post-processing are done here rather than by facexlib's
+``detect_faces``, which keeps per-image state on the network object and always resizes on its own.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+import torchvision
+
+from ..errors import WeightsError
+from ..model.checkpoint import StateDict, read_state_dict
+from ..weights import resolve_weights
+from ..weights.registry import RETINAFACE
+from .find import check_image
+from .types import LANDMARK_COUNT, DetectedFace
+
+#: Default ``min_score`` for ``find_faces``: the official CodeFormer pipeline's threshold.
+DEFAULT_MIN_SCORE = 0.97
+#: Detections below this confidence are dropped before non-maximum suppression, only to bound its cost;
+#: ``find_faces`` applies the real threshold.
+RAW_SCORE_FLOOR = 0.5
+#: Overlap (IoU) above which the less confident of two boxes is suppressed (the RetinaFace reference value).
+NMS_IOU = 0.4
+#: Most candidates considered before / kept after non-maximum suppression (the RetinaFace reference values).
+PRE_NMS_TOP_K = 5000
+POST_NMS_TOP_K = 750
+#: The network was trained on BGR images minus this per-channel mean, without scaling.
+BGR_MEAN = (104.0, 117.0, 123.0)
+#: The official checkpoint was saved from ``nn.DataParallel``: its keys carry this prefix.
+DATA_PARALLEL_PREFIX = "module."
+#: facexlib's name for the architecture of the official weights.
+NETWORK_NAME = "resnet50"
+
+
+class RetinaFaceDetector:
+    """RetinaFace on ``device`` with loaded weights; holds no per-image state."""
+
+    name = "retinaface"
+    default_min_score = DEFAULT_MIN_SCORE
+
+    def __init__(self, network: torch.nn.Module, device: torch.device | str = "cpu") -> None:
+        self.device = torch.device(device)
+        self._network = network.eval().to(self.device)
+        self._mean = torch.tensor(BGR_MEAN, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
+
+    @classmethod
+    def from_installed(
+        cls, device: torch.device | str = "cpu", weights_folder: Path | None = None
+    ) -> RetinaFaceDetector:
+        """The detector with the installed weights; ``WeightsMissingError`` (how to download) when absent."""
+        path = resolve_weights(RETINAFACE.name, folder=weights_folder)
+        return cls.from_file(path, device)
+
+    @classmethod
+    def from_file(cls, path: Path, device: torch.device | str = "cpu") -> RetinaFaceDetector:
+        """The detector with the weights in ``path`` (``.safetensors``, or ``.pth`` read with weights_only)."""
+        tensors, _metadata = read_state_dict(Path(path))
+        network = build_network()
+        load_weights(network, tensors, Path(path))
+        return cls(network, device)
+
+    def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]:
+        """Faces in an 8-bit BGR image, in its pixel coordinates (no resizing: ``find_faces`` does that)."""
+        from facexlib.detection.retinaface_utils import PriorBox, decode, decode_landm
+
+        check_image(image_bgr)
+        height, width = image_bgr.shape[:2]
+        network = self._network
+        with torch.inference_mode():
+            pixels = torch.from_numpy(np.ascontiguousarray(image_bgr)).to(self.device)
+            batch = pixels.permute(2, 0, 1).unsqueeze(0).float() - self._mean
+            locations, confidences, landmark_offsets = network(batch)
+            priors = PriorBox(network.cfg, image_size=(height, width)).forward().to(self.device)
+            variance = network.cfg["variance"]
+            boxes = decode(locations[0], priors, variance) * _per_axis(width, height, 2, self.device)
+            points = decode_landm(landmark_offsets[0], priors, variance) * _per_axis(
+                width, height, LANDMARK_COUNT, self.device
+            )
+            scores = confidences[0, :, 1]
+            keep = torch.nonzero(scores >= RAW_SCORE_FLOOR).flatten()
+            keep = keep[scores[keep].argsort(descending=True)[:PRE_NMS_TOP_K]]
+            keep = keep[torchvision.ops.nms(boxes[keep], scores[keep], NMS_IOU)[:POST_NMS_TOP_K]]
+            rows = torch.cat([boxes[keep], scores[keep, None], points[keep]], dim=1).double().cpu().numpy()
+        return [
+            DetectedFace(tuple(row[:4]), float(row[4]), row[5:].reshape(LANDMARK_COUNT, 2))
+            for row in rows
+            if np.isfinite(row).all() and row[2] >= row[0] and row[3] >= row[1]
+        ]
+
+
+def build_network() -> torch.nn.Module:
+    """facexlib's RetinaFace ResNet-50 with random weights, built on the CPU without touching the network.
+
+    facexlib creates the backbone with ``torchvision.models.resnet50(pretrained=False)``, which torchvision
+    treats as ``weights=None`` (no download) but warns about; those two deprecation warnings are silenced here
+    and nowhere else.
+    """
+    from facexlib.detection.retinaface import RetinaFace
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"The parameter 'pretrained' is deprecated", category=UserWarning)
+        warnings.filterwarnings("ignore", message=r"Arguments other than a weight enum", category=UserWarning)
+        return RetinaFace(network_name=NETWORK_NAME, half=False, device=torch.device("cpu"))
+
+
+def load_weights(network: torch.nn.Module, tensors: StateDict, path: Path | None = None) -> None:
+    """Load the official (or converted) state dict strictly; ``WeightsError`` lists whatever does not fit."""
+    state_dict = {key.removeprefix(DATA_PARALLEL_PREFIX): tensor for key, tensor in tensors.items()}
+    expected = network.state_dict()
+    missing = sorted(set(expected) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(expected))
+    wrong_shape = sorted(
+        f"{key} {tuple(state_dict[key].shape)} != {tuple(tensor.shape)}"
+        for key, tensor in expected.items()
+        if key in state_dict and state_dict[key].shape != tensor.shape
+    )
+    problems = [
+        f"{len(items)} {what}: {_listing(items)}"
+        for what, items in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", wrong_shape))
+        if items
+    ]
+    if problems:
+        raise WeightsError(path, "does not match the RetinaFace ResNet-50 network: " + "; ".join(problems))
+    network.load_state_dict(state_dict, strict=True)
+
+
+def _per_axis(width: int, height: int, points: int, device: torch.device) -> torch.Tensor:
+    """(width, height) repeated for ``points`` points: turns the decoder's [0, 1] coordinates into pixels."""
+    return torch.tensor([width, height] * points, dtype=torch.float32, device=device)
+
+
+def _listing(items: list[str], limit: int = 8) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
