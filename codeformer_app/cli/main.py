@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
+from .batch_cmd import add_batch_parser
 from .common import EXIT_USAGE
 from .restore_cmd import add_restore_parser
 from .weights_cmd import add_weights_parser
@@ -20,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     add_restore_parser(subparsers)
+    add_batch_parser(subparsers)
     add_weights_parser(subparsers)
     return parser
 

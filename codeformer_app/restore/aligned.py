@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
+from ..imaging import photo_8bit_bgr, read_photo, write_photo
 from ..model import CodeFormer
 from .face_tensor import faces_to_tensor, fit_square, tensor_to_faces
 
@@ -17,3 +20,11 @@ def restore_aligned_face(model: CodeFormer, face_bgr: np.ndarray, w: float) -> n
     with torch.inference_mode():
         restored = model.decode(model.encode(batch), w)
     return tensor_to_faces(restored)[0]
+
+
+def restore_aligned_file(model: CodeFormer, source: Path, target: Path, w: float) -> tuple[int, int]:
+    """Restore one aligned crop file into ``target`` (same format, 8-bit, metadata kept); returns the input size."""
+    photo = read_photo(source)
+    restored = restore_aligned_face(model, photo_8bit_bgr(photo), w)
+    write_photo(target, restored, None, photo.info)
+    return photo.info.width, photo.info.height

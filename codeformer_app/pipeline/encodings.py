@@ -1,0 +1,73 @@
+"""Per-face encodings of one photo, kept so a face can be re-rendered at any fidelity without re-encoding."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import torch
+
+from ..model import CodeFormer, Encoded
+from ..restore.face_tensor import faces_to_tensor, fit_square, tensor_to_faces
+
+#: Memory the cached encodings of one photo may use; the least recently used are dropped beyond it.
+#: One full-size face's encoding takes about 47 MB (float32 skip features at 32..256 px).
+DEFAULT_BUDGET_BYTES = 2 * 1024**3
+
+
+def encoding_bytes(encoded: Encoded) -> int:
+    tensors = [encoded.lq_feat, encoded.indices, encoded.decoder_head, *encoded.skips.values()]
+    return sum(t.numel() * t.element_size() for t in tensors)
+
+
+class EncodingCache:
+    """Encodes each face crop on first use and keeps the result within a memory budget."""
+
+    def __init__(self, model: CodeFormer, crops: Sequence[np.ndarray], budget_bytes: int = DEFAULT_BUDGET_BYTES):
+        self.model = model
+        self.crops = list(crops)
+        self.budget_bytes = budget_bytes
+        self.encode_count = 0
+        """How many times the encoder ran (a slider change must not raise it)."""
+        self._cache: OrderedDict[int, Encoded] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self.crops)
+
+    def add(self, crop: np.ndarray) -> int:
+        """A face added later (e.g. marked by hand); returns its index."""
+        self.crops.append(crop)
+        return len(self.crops) - 1
+
+    def get(self, index: int) -> Encoded:
+        if index in self._cache:
+            self._cache.move_to_end(index)
+            return self._cache[index]
+        size = self.model.config.img_size
+        batch = faces_to_tensor([fit_square(self.crops[index], size)]).to(self.model.position_emb.device)
+        encoded = self.model.encode(batch)
+        self.encode_count += 1
+        self._cache[index] = encoded
+        self._trim()
+        return encoded
+
+    def cached_bytes(self) -> int:
+        return sum(encoding_bytes(e) for e in self._cache.values())
+
+    def _trim(self) -> None:
+        while len(self._cache) > 1 and self.cached_bytes() > self.budget_bytes:
+            self._cache.popitem(last=False)
+
+
+def render(cache: EncodingCache, index: int, fidelity: float, grey: bool = False) -> np.ndarray:
+    """The restored crop of face ``index`` at ``fidelity``, 8-bit BGR at the network's size.
+
+    ``grey``: the photo is black and white, so the face is too (the network may add colour).
+    """
+    with torch.inference_mode():
+        image = tensor_to_faces(cache.model.decode(cache.get(index), fidelity))[0]
+    if grey:
+        image = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    return image

@@ -1,0 +1,93 @@
+"""The photo-level API shared by the command line and the GUI.
+
+analyse once (find faces, align, keep encodings) -> render each face at its fidelity -> compose the final image
+-> save. Each step is a function; the only state kept between steps is the :class:`AnalysedPhoto`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..detection import DetectionOptions, FaceDetector
+from ..imaging import Photo, photo_8bit_bgr
+from ..model import CodeFormer
+from .encodings import DEFAULT_BUDGET_BYTES, EncodingCache, render
+from .faces import FaceInPhoto, face_from_detection, locate_faces
+from .parsing import FaceParser
+from .paste import DEFAULT_FEATHER, paste_face
+from .upscale import RealEsrganX2, upscale_alpha, upscale_image
+
+
+@dataclass
+class AnalysedPhoto:
+    """A photo with its faces found and their encodings available for re-rendering."""
+
+    photo: Photo
+    faces: list[FaceInPhoto]
+    encodings: EncodingCache = field(repr=False)
+
+    @property
+    def grey(self) -> bool:
+        return self.photo.info.grey
+
+
+@dataclass(frozen=True)
+class ComposeOptions:
+    upscale: int = 1
+    """Output size as a multiple of the input (1-4)."""
+    feather: float = DEFAULT_FEATHER
+    """Width of the soft mask edge as a fraction of the face size."""
+
+
+def analyse_photo(
+    photo: Photo,
+    model: CodeFormer,
+    detector: FaceDetector,
+    options: DetectionOptions = DetectionOptions(),
+    budget_bytes: int = DEFAULT_BUDGET_BYTES,
+) -> AnalysedPhoto:
+    """Find, align and crop the faces; encodings are computed on first render and then kept."""
+    faces = locate_faces(photo_8bit_bgr(photo), detector, options, crop_size=model.config.img_size)
+    return AnalysedPhoto(photo, faces, EncodingCache(model, [f.crop for f in faces], budget_bytes))
+
+
+def add_face(analysed: AnalysedPhoto, detected) -> int:
+    """Add a face found by other means (a box drawn by the user); returns its index."""
+    face = face_from_detection(photo_8bit_bgr(analysed.photo), detected, analysed.encodings.model.config.img_size)
+    analysed.faces.append(face)
+    return analysed.encodings.add(face.crop)
+
+
+def render_faces(
+    analysed: AnalysedPhoto,
+    fidelity: float,
+    per_face: Mapping[int, float] | None = None,
+    include: Collection[int] | None = None,
+) -> dict[int, np.ndarray]:
+    """Restored crops by face index; ``per_face`` overrides the fidelity, ``include`` limits the faces."""
+    chosen = range(len(analysed.faces)) if include is None else sorted(include)
+    overrides = per_face or {}
+    return {i: render(analysed.encodings, i, overrides.get(i, fidelity), analysed.grey) for i in chosen}
+
+
+def compose(
+    analysed: AnalysedPhoto,
+    restored: Mapping[int, np.ndarray],
+    options: ComposeOptions = ComposeOptions(),
+    upscaler: RealEsrganX2 | None = None,
+    parser: FaceParser | None = None,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The final colour image and alpha: the (upscaled) photo with the restored faces pasted in."""
+    photo = analysed.photo
+    canvas = upscale_image(photo.color, options.upscale, upscaler)
+    if canvas is photo.color:
+        canvas = canvas.copy()
+    for index, crop in restored.items():
+        face = analysed.faces[index]
+        extra_mask = parser.mask(crop) if parser is not None else None
+        paste_face(canvas, crop, face.alignment, float(options.upscale), options.feather, extra_mask)
+    alpha = None if photo.alpha is None else upscale_alpha(photo.alpha, options.upscale)
+    return canvas, alpha
