@@ -56,7 +56,7 @@ def run_one(megapixels: float) -> dict:
     from codeformer_app.detection import create_detector, find_faces
     from codeformer_app.imaging import photo_8bit_bgr, read_photo, write_photo
     from codeformer_app.model import CodeFormer
-    from codeformer_app.pipeline.encodings import EncodingCache, render
+    from codeformer_app.pipeline.encodings import ONE_SHOT_BUDGET_BYTES, EncodingCache, render
     from codeformer_app.pipeline.faces import face_from_detection
     from codeformer_app.pipeline.photo import AnalysedPhoto, ComposeOptions, compose
 
@@ -81,7 +81,7 @@ def run_one(megapixels: float) -> dict:
         image8 = timed("read", lambda: photo_8bit_bgr(photo))
         detected = timed("detect", lambda: find_faces(image8, detector))
         faces = timed("align", lambda: [face_from_detection(image8, f, model.config.img_size) for f in detected])
-        analysed = AnalysedPhoto(photo, faces, EncodingCache(model, [f.crop for f in faces]))
+        analysed = AnalysedPhoto(photo, faces, EncodingCache(model, [f.crop for f in faces], ONE_SHOT_BUDGET_BYTES))
         restored = timed("network", lambda: {i: render(analysed.encodings, i, WEIGHT) for i in range(len(faces))})
         color, alpha = timed("paste", lambda: compose(analysed, restored, ComposeOptions()))
         timed("write", lambda: write_photo(target, color, alpha, photo.info))

@@ -113,3 +113,15 @@ def test_no_face_photo_is_returned_unchanged(tmp_path: Path, detector, model) ->
     assert analysed.faces == []
     color, _ = compose(analysed, render_faces(analysed, 0.5))
     assert np.array_equal(color, photo.color)
+
+
+def test_one_shot_budget_keeps_only_the_latest_encoding(tmp_path: Path, detector, model) -> None:
+    """The command line renders each face once; holding every face's encoding would only cost memory."""
+    from codeformer_app.pipeline.encodings import ONE_SHOT_BUDGET_BYTES, encoding_bytes
+
+    photo = read_photo(save_png(lfw_face_grid().image_bgr, tmp_path / "group.png"))
+    analysed = analyse_photo(photo, model, detector, budget_bytes=ONE_SHOT_BUDGET_BYTES)
+    render_faces(analysed, 0.5)
+    cache = analysed.encodings
+    assert cache.encode_count == len(analysed.faces) >= 18
+    assert cache.cached_bytes() == encoding_bytes(cache.get(len(analysed.faces) - 1))

@@ -15,6 +15,8 @@ from ..restore.face_tensor import faces_to_tensor, fit_square, tensor_to_faces
 #: Memory the cached encodings of one photo may use; the least recently used are dropped beyond it.
 #: One full-size face's encoding takes about 47 MB (float32 skip features at 32..256 px).
 DEFAULT_BUDGET_BYTES = 2 * 1024**3
+#: For one-shot use (command line, batch): each face is rendered once, so only the latest encoding is kept.
+ONE_SHOT_BUDGET_BYTES = 0
 
 
 def encoding_bytes(encoded: Encoded) -> int:

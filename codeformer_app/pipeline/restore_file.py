@@ -8,6 +8,7 @@ from pathlib import Path
 from ..detection import DetectionOptions, FaceDetector
 from ..imaging import read_photo, write_photo
 from ..model import CodeFormer
+from .encodings import ONE_SHOT_BUDGET_BYTES
 from .parsing import FaceParser
 from .photo import ComposeOptions, analyse_photo, compose, render_faces
 from .upscale import RealEsrganX2
@@ -54,7 +55,7 @@ def restore_file(source: Path, target: Path, engine: Engine, settings: RestoreSe
     A photo without faces is written unchanged in content (and metadata); that is not an error.
     """
     photo = read_photo(source)
-    analysed = analyse_photo(photo, engine.model, engine.detector, settings.detection)
+    analysed = analyse_photo(photo, engine.model, engine.detector, settings.detection, ONE_SHOT_BUDGET_BYTES)
     restored = render_faces(analysed, settings.fidelity)
     color, alpha = compose(analysed, restored, settings.compose, engine.upscaler, engine.parser)
     written = write_photo(target, color, alpha, photo.info, settings.output_format, settings.quality)
