@@ -125,3 +125,15 @@ def test_one_shot_budget_keeps_only_the_latest_encoding(tmp_path: Path, detector
     cache = analysed.encodings
     assert cache.encode_count == len(analysed.faces) >= 18
     assert cache.cached_bytes() == encoding_bytes(cache.get(len(analysed.faces) - 1))
+
+
+def test_a_hundred_faces_in_one_photo(tmp_path: Path, detector, model) -> None:
+    from photo_samples import grid_photo, lfw_crops
+
+    grid = grid_photo(lfw_crops(faces=True), rows=10, columns=10, cell=120, gap=20)
+    photo = read_photo(save_png(grid.image_bgr, tmp_path / "crowd.png"))
+    analysed = analyse_photo(photo, model, detector, budget_bytes=0)
+    assert len(analysed.faces) >= 90
+    color, _ = compose(analysed, render_faces(analysed, 0.5))
+    keep = outside_faces(analysed, color.shape[:2])
+    assert np.array_equal(color[keep], photo.color[keep])
