@@ -7,6 +7,8 @@ import os
 import secrets
 from pathlib import Path
 
+from ..durable import fsync_folder
+
 #: Attempts at a fresh temporary name before giving up (a clash needs 64 random bits to repeat).
 _TEMP_NAME_ATTEMPTS = 5
 #: Characters of the final name kept in the temporary name, so a stray one is recognisable but never too long.
@@ -57,17 +59,6 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[written:]
 
 
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable, so a batch resumed after a power cut sees the file (POSIX only)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file in the same folder, fsync it, and rename it onto ``path``.
 
@@ -84,4 +75,4 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    _fsync_folder(path.parent)
+    fsync_folder(path.parent)

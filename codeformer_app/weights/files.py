@@ -7,6 +7,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from ..durable import fsync_folder
+
 #: Read size when hashing; large enough to keep hashing of 400 MB files I/O bound.
 HASH_CHUNK_BYTES = 1 << 20
 
@@ -26,17 +28,6 @@ def fsync_file(path: Path) -> None:
         os.fsync(f.fileno())
 
 
-def fsync_dir(folder: Path) -> None:
-    """Make a rename inside ``folder`` durable (POSIX only; Windows has no directory handles to sync)."""
-    if os.name != "posix":
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def temp_path_for(final: Path) -> Path:
     """A hidden temporary name next to ``final``: same folder, so ``os.replace`` is atomic."""
     return final.with_name(f".{final.name}.{os.getpid()}.tmp")
@@ -51,11 +42,11 @@ def write_atomically(final: Path, write: Callable[[Path], None]) -> None:
         os.replace(temp, final)
     finally:
         temp.unlink(missing_ok=True)
-    fsync_dir(final.parent)
+    fsync_folder(final.parent)
 
 
 def place_atomically(source: Path, final: Path) -> None:
     """Sync ``source`` (in the same folder) and rename it to ``final``."""
     fsync_file(source)
     os.replace(source, final)
-    fsync_dir(final.parent)
+    fsync_folder(final.parent)
