@@ -164,5 +164,7 @@ def test_weights_of_another_network_are_an_error_naming_the_file(tmp_path: Path)
     source = tmp_path / "parsing_parsenet.pth"
     torch.save({"conv.weight": torch.zeros(4, 3, 3, 3)}, source)
     import_weights(source, weights_dir(), name="parsenet", force=True)
-    with pytest.raises(WeightsError, match=r"parsing_parsenet\.safetensors.*do not fit ParseNet"):
+    with pytest.raises(
+        WeightsError, match=r"parsing_parsenet\.safetensors.*does not match the ParseNet network: .*missing keys"
+    ):
         load_face_parser()

@@ -16,8 +16,7 @@ import numpy as np
 import torch
 import torchvision
 
-from ..errors import WeightsError
-from ..model.checkpoint import StateDict, read_state_dict
+from ..model.checkpoint import StateDict, load_strict, read_state_dict
 from ..weights import resolve_weights
 from ..weights.registry import RETINAFACE
 from .find import check_image
@@ -115,29 +114,9 @@ def build_network() -> torch.nn.Module:
 def load_weights(network: torch.nn.Module, tensors: StateDict, path: Path | None = None) -> None:
     """Load the official (or converted) state dict strictly; ``WeightsError`` lists whatever does not fit."""
     state_dict = {key.removeprefix(DATA_PARALLEL_PREFIX): tensor for key, tensor in tensors.items()}
-    expected = network.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    wrong_shape = sorted(
-        f"{key} {tuple(state_dict[key].shape)} != {tuple(tensor.shape)}"
-        for key, tensor in expected.items()
-        if key in state_dict and state_dict[key].shape != tensor.shape
-    )
-    problems = [
-        f"{len(items)} {what}: {_listing(items)}"
-        for what, items in (("missing keys", missing), ("unexpected keys", unexpected), ("wrong shapes", wrong_shape))
-        if items
-    ]
-    if problems:
-        raise WeightsError(path, "does not match the RetinaFace ResNet-50 network: " + "; ".join(problems))
-    network.load_state_dict(state_dict, strict=True)
+    load_strict(network, state_dict, path, "RetinaFace ResNet-50")
 
 
 def _per_axis(width: int, height: int, points: int, device: torch.device) -> torch.Tensor:
     """(width, height) repeated for ``points`` points: turns the decoder's [0, 1] coordinates into pixels."""
     return torch.tensor([width, height] * points, dtype=torch.float32, device=device)
-
-
-def _listing(items: list[str], limit: int = 8) -> str:
-    shown = ", ".join(items[:limit])
-    return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")

@@ -161,7 +161,14 @@ def build_codeformer(state_dict: StateDict, metadata: dict[str, str] | None = No
         model = CodeFormer.from_config(config)
     except ValueError as error:
         raise WeightsError(path, f"the checkpoint describes an unsupported network ({error})") from None
-    expected = model.state_dict()
+    load_strict(model, state_dict, path, "CodeFormer")
+    return model.eval()
+
+
+def load_strict(network: torch.nn.Module, state_dict: StateDict, path: Path | None, network_name: str) -> None:
+    """Load a state dict with strict=True; anything that does not fit becomes one ``WeightsError`` listing
+    the missing keys, unexpected keys and tensors of the wrong shape (shared by every network we load)."""
+    expected = network.state_dict()
     missing = sorted(set(expected) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(expected))
     wrong_shape = sorted(
@@ -169,17 +176,18 @@ def build_codeformer(state_dict: StateDict, metadata: dict[str, str] | None = No
         for k, v in expected.items()
         if k in state_dict and state_dict[k].shape != v.shape
     )
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing keys: {_listing(missing)}")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected keys: {_listing(unexpected)}")
-    if wrong_shape:
-        problems.append(f"{len(wrong_shape)} tensors of the wrong shape: {_listing(wrong_shape)}")
+    problems = [
+        f"{len(items)} {what}: {_listing(items)}"
+        for what, items in (
+            ("missing keys", missing),
+            ("unexpected keys", unexpected),
+            ("tensors of the wrong shape", wrong_shape),
+        )
+        if items
+    ]
     if problems:
-        raise WeightsError(path, "does not match the CodeFormer network: " + "; ".join(problems))
-    model.load_state_dict(state_dict, strict=True)
-    return model.eval()
+        raise WeightsError(path, f"does not match the {network_name} network: " + "; ".join(problems))
+    network.load_state_dict(state_dict, strict=True)
 
 
 def _listing(items: list[str], limit: int = 12) -> str:

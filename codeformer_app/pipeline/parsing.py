@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..errors import WeightsError
-from ..model.checkpoint import StateDict, read_state_dict
+from ..model.checkpoint import StateDict, load_strict, read_state_dict
 from ..weights import find_installed
 
 #: Name of the ParseNet weights in the weights registry.
@@ -111,10 +111,7 @@ class FaceParser:
     def __init__(self, state_dict: StateDict, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
         network = _parsenet_class()(in_size=PARSENET_SIZE, out_size=PARSENET_SIZE, parsing_ch=len(CELEBAMASK_HQ_LABELS))
-        try:
-            network.load_state_dict(state_dict, strict=True)
-        except RuntimeError as error:
-            raise WeightsError(None, f"the weights do not fit ParseNet ({_first_lines(error)})") from None
+        load_strict(network, state_dict, None, "ParseNet")
         self.network = network.eval().to(self.device)
 
     def labels(self, crop_bgr: np.ndarray) -> np.ndarray:
@@ -152,8 +149,3 @@ def load_face_parser(device: torch.device | str = "cpu", folder: Path | None = N
         return FaceParser(state_dict, device)
     except WeightsError as error:
         raise WeightsError(path, error.reason) from None
-
-
-def _first_lines(error: Exception, count: int = 3) -> str:
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    return " ".join(lines[:count])

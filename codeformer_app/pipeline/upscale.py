@@ -27,7 +27,7 @@ import torch
 
 from ..errors import CodeFormerAppError, WeightsError
 from ..model import runtime
-from ..model.checkpoint import StateDict, read_state_dict
+from ..model.checkpoint import StateDict, load_strict, read_state_dict
 from ..weights import find_installed
 
 #: Enlargement factors offered to the user.
@@ -125,10 +125,7 @@ class RealEsrganX2:
         self.tile = _even(tile)
         self.tile_pad = _even(tile_pad)
         network = _rrdbnet_class()(**describe_rrdbnet(state_dict), scale=NETWORK_SCALE)
-        try:
-            network.load_state_dict(state_dict, strict=True)
-        except RuntimeError as error:
-            raise WeightsError(None, f"the weights do not fit Real-ESRGAN x2 ({_first_lines(error)})") from None
+        load_strict(network, state_dict, None, "Real-ESRGAN x2")
         # channels_last: ~1.2x less CPU time for the same result (within 4e-6) in our measurements.
         self.network = network.eval().to(self.device, memory_format=torch.channels_last)
 
@@ -259,8 +256,3 @@ def upscale_alpha(alpha: np.ndarray, factor: int) -> np.ndarray:
     if np.issubdtype(alpha.dtype, np.floating):
         np.clip(enlarged, 0.0, 1.0, out=enlarged)
     return enlarged
-
-
-def _first_lines(error: Exception, count: int = 3) -> str:
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    return " ".join(lines[:count])
