@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 
 def pick_device(name: str = "auto") -> torch.device:
     """``auto`` prefers CUDA, then Apple MPS, then the CPU; an explicit choice that is absent is an error."""
+    import torch  # here, not at the top: the GUI reads DEVICE_CHOICES before it may import PyTorch
+
     if name not in DEVICE_CHOICES:
         raise ValueError(f"unknown device {name!r}; choose one of {', '.join(DEVICE_CHOICES)}")
     cuda = torch.cuda.is_available()

@@ -17,3 +17,7 @@ class WeightsError(CodeFormerAppError):
         self.reason = reason
         where = f"{self.path}: " if self.path is not None else ""
         super().__init__(f"{where}{reason}")
+
+
+class OperationCancelled(CodeFormerAppError):
+    """The user cancelled; nothing partial was written (outputs appear only when complete)."""

@@ -2,6 +2,19 @@
 
 from .plan import IMAGE_SUFFIXES, Job, plan_batch, plan_files
 from .report import ItemResult, Status, write_report
-from .run import run_jobs
+from .run import iter_jobs, run_jobs
+from .session import iter_and_report, run_and_report
 
-__all__ = ["IMAGE_SUFFIXES", "ItemResult", "Job", "Status", "plan_batch", "plan_files", "run_jobs", "write_report"]
+__all__ = [
+    "IMAGE_SUFFIXES",
+    "ItemResult",
+    "Job",
+    "Status",
+    "iter_and_report",
+    "iter_jobs",
+    "plan_batch",
+    "plan_files",
+    "run_and_report",
+    "run_jobs",
+    "write_report",
+]

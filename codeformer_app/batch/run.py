@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
-from ..errors import CodeFormerAppError
+from ..errors import CodeFormerAppError, OperationCancelled
 from ..pipeline.restore_file import RestoreOutcome
 from .plan import Job
 from .report import ItemResult, Status
@@ -16,6 +16,21 @@ ProgressFn = Callable[[int, int, ItemResult], None]
 ALREADY_DONE = "output already exists (finished in an earlier run); delete it to redo"
 
 
+def iter_jobs(jobs: Sequence[Job], process: ProcessFn, skip_existing: bool = True) -> Iterator[ItemResult]:
+    """Run ``process(source, target)`` for each job, yielding what happened; never raises for a single bad file.
+
+    Outputs are written atomically by ``process``, so an existing output is a finished one: a run that was
+    killed and started again skips those and does the rest. ``OperationCancelled`` raised by ``process``
+    (the user stopped the run in the middle of a file) ends the run quietly, with that file left undone.
+    Stopping the iteration between files is the other way to cancel.
+    """
+    for job in jobs:
+        try:
+            yield _run_one(job, process, skip_existing)
+        except OperationCancelled:
+            return
+
+
 def run_jobs(
     jobs: Sequence[Job],
     process: ProcessFn,
@@ -23,19 +38,16 @@ def run_jobs(
     cancelled: Callable[[], bool] | None = None,
     skip_existing: bool = True,
 ) -> list[ItemResult]:
-    """Run ``process(source, target)`` for each job; never raises for a single bad file.
-
-    Outputs are written atomically by ``process``, so an existing output is a finished one: a run that was
-    killed and started again skips those and does the rest.
-    """
+    """:func:`iter_jobs` with a progress callback ``(done, total, result)`` and a cancel check between files."""
     results: list[ItemResult] = []
-    for number, job in enumerate(jobs, start=1):
-        if cancelled is not None and cancelled():
-            break
-        result = _run_one(job, process, skip_existing)
+    if cancelled is not None and cancelled():
+        return results
+    for number, result in enumerate(iter_jobs(jobs, process, skip_existing), start=1):
         results.append(result)
         if progress is not None:
             progress(number, len(jobs), result)
+        if cancelled is not None and cancelled():
+            break
     return results
 
 
@@ -49,6 +61,8 @@ def _run_one(job: Job, process: ProcessFn, skip_existing: bool) -> ItemResult:
             raise CodeFormerAppError(f"{job.source}: the output would overwrite the input")
         job.target.parent.mkdir(parents=True, exist_ok=True)
         outcome = process(job.source, job.target)
+    except OperationCancelled:
+        raise
     except CodeFormerAppError as error:
         return ItemResult(source, None, Status.FAILED, str(error), time.perf_counter() - started)
     except OSError as error:

@@ -9,7 +9,7 @@ from ..batch import plan_batch
 from ..errors import CodeFormerAppError
 from ..pipeline.restore_file import restore_file
 from .common import EXIT_USAGE, print_error
-from .engine_options import add_processing_options, build_engine, build_model, settings_from_args
+from .engine_options import add_processing_options, build_engine, settings_from_args
 from .run_jobs_cli import run_with_progress
 
 REPORT_NAME = "codeformer-report.json"
@@ -34,8 +34,7 @@ def run_batch(args: argparse.Namespace) -> int:
     report = args.report or args.out_dir / REPORT_NAME
     try:
         jobs = plan_batch(args.in_dir, args.out_dir, args.output_format)
-        model = build_model(args)
-        engine = build_engine(args, model)
+        engine = build_engine(args)
         args.out_dir.mkdir(parents=True, exist_ok=True)
     except (CodeFormerAppError, ValueError) as error:
         print_error(str(error))

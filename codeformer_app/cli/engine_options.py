@@ -5,18 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..detection import DETECTOR_NAMES, DetectionOptions, create_detector
-from ..device import DEVICE_CHOICES, pick_device
+from ..detection import DETECTOR_NAMES, DetectionOptions
+from ..device import DEVICE_CHOICES
 from ..imaging import OUTPUT_FORMATS
-from ..model import CodeFormer
-from ..model.checkpoint import load_codeformer
 from ..model.runtime import Precision
-from ..pipeline.parsing import load_face_parser
+from ..pipeline.engine_setup import EngineSpec, load_engine
 from ..pipeline.paste import DEFAULT_FEATHER
 from ..pipeline.photo import ComposeOptions
 from ..pipeline.restore_file import Engine, RestoreSettings
-from ..pipeline.upscale import UPSCALE_FACTORS, load_realesrgan_x2
-from ..weights import resolve_codeformer_weights
+from ..pipeline.upscale import UPSCALE_FACTORS
 from .common import fidelity
 
 DEFAULT_FIDELITY = 0.5
@@ -51,22 +48,20 @@ def add_processing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, metavar="FILE.json", help="write a JSON report of every file")
 
 
-def build_model(args: argparse.Namespace) -> CodeFormer:
-    """The CodeFormer network; raises CodeFormerAppError/ValueError with a user-facing message."""
-    model = load_codeformer(resolve_codeformer_weights(args.weights), pick_device(args.device))
-    model.precision = Precision(args.precision)
-    return model
-
-
-def build_engine(args: argparse.Namespace, model: CodeFormer) -> Engine:
-    """The detector and the optional networks (installed weights only) around ``model``."""
-    device = model.position_emb.device
-    return Engine(
-        model=model,
-        detector=create_detector(args.detector, device),
-        parser=None if args.no_parsing else load_face_parser(device),
-        upscaler=load_realesrgan_x2(device) if args.upscale > 1 else None,
+def engine_spec(args: argparse.Namespace) -> EngineSpec:
+    return EngineSpec(
+        weights=args.weights,
+        device=args.device,
+        precision=Precision(args.precision),
+        detector=args.detector,
+        parsing=not args.no_parsing,
+        upscaler=args.upscale > 1,
     )
+
+
+def build_engine(args: argparse.Namespace) -> Engine:
+    """The networks; raises CodeFormerAppError/ValueError with a user-facing message."""
+    return load_engine(engine_spec(args))
 
 
 def settings_from_args(args: argparse.Namespace) -> RestoreSettings:

@@ -8,10 +8,10 @@ from pathlib import Path
 from ..batch import plan_files
 from ..errors import CodeFormerAppError
 from ..model import CodeFormer
-from ..pipeline.restore_file import FaceReport, RestoreOutcome, restore_file
+from ..pipeline.restore_file import Engine, FaceReport, RestoreOutcome, restore_file
 from ..restore.aligned import restore_aligned_file
 from .common import EXIT_USAGE, print_error
-from .engine_options import add_processing_options, build_engine, build_model, settings_from_args
+from .engine_options import add_processing_options, build_engine, settings_from_args
 from .run_jobs_cli import run_with_progress
 
 
@@ -36,8 +36,8 @@ def add_restore_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
 
 def run_restore(args: argparse.Namespace) -> int:
     try:
-        model = build_model(args)
-        process = _aligned_process(model, args.fidelity) if args.aligned else _photo_process(args, model)
+        engine = build_engine(args)
+        process = _aligned_process(engine.model, args.fidelity) if args.aligned else _photo_process(args, engine)
         args.output.mkdir(parents=True, exist_ok=True)
     except (CodeFormerAppError, ValueError) as error:
         print_error(str(error))
@@ -49,8 +49,7 @@ def run_restore(args: argparse.Namespace) -> int:
     return run_with_progress(jobs, process, args.report, skip_existing=False)
 
 
-def _photo_process(args: argparse.Namespace, model: CodeFormer):
-    engine = build_engine(args, model)
+def _photo_process(args: argparse.Namespace, engine: Engine):
     settings = settings_from_args(args)
     return lambda source, target: restore_file(source, target, engine, settings)
 

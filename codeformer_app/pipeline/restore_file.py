@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..detection import DetectionOptions, FaceDetector
+from ..errors import OperationCancelled
 from ..imaging import read_photo, write_photo
 from ..model import CodeFormer
 from .encodings import ONE_SHOT_BUDGET_BYTES
 from .parsing import FaceParser
 from .photo import ComposeOptions, analyse_photo, compose, render_faces
 from .upscale import RealEsrganX2
+
+#: ``(faces done, faces in the photo)``, called after detection and after each face.
+FaceProgress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -49,14 +54,32 @@ class RestoreOutcome:
     """What could not be kept exactly (e.g. a CMYK profile), for the report."""
 
 
-def restore_file(source: Path, target: Path, engine: Engine, settings: RestoreSettings) -> RestoreOutcome:
+def restore_file(
+    source: Path,
+    target: Path,
+    engine: Engine,
+    settings: RestoreSettings,
+    on_face: FaceProgress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> RestoreOutcome:
     """Restore every face of ``source`` and write the result atomically to ``target``.
 
     A photo without faces is written unchanged in content (and metadata); that is not an error.
+    ``cancelled()`` is asked before each face; when it says so, ``OperationCancelled`` is raised and nothing
+    is written.
     """
     photo = read_photo(source)
     analysed = analyse_photo(photo, engine.model, engine.detector, settings.detection, ONE_SHOT_BUDGET_BYTES)
-    restored = render_faces(analysed, settings.fidelity)
+    total = len(analysed.faces)
+    restored = {}
+    for index in range(total):
+        if on_face is not None:
+            on_face(index, total)
+        if cancelled is not None and cancelled():
+            raise OperationCancelled(f"{source}: cancelled; nothing was written")
+        restored |= render_faces(analysed, settings.fidelity, include=[index])
+    if on_face is not None:
+        on_face(total, total)
     color, alpha = compose(analysed, restored, settings.compose, engine.upscaler, engine.parser)
     written = write_photo(target, color, alpha, photo.info, settings.output_format, settings.quality)
     faces = [

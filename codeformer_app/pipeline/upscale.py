@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..errors import CodeFormerAppError, WeightsError
+from ..errors import OperationCancelled, WeightsError
 from ..model import runtime
 from ..model.checkpoint import StateDict, load_strict, read_state_dict
 from ..weights import find_installed
@@ -56,7 +56,7 @@ ProgressCallback = Callable[[int, int], None]
 CancelCheck = Callable[[], bool]
 
 
-class UpscaleCancelled(CodeFormerAppError):
+class UpscaleCancelled(OperationCancelled):
     """The caller cancelled the upscaling between two tiles; no result exists."""
 
     def __init__(self) -> None:

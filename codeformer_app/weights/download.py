@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from ..errors import WeightsError
+from ..errors import OperationCancelled, WeightsError
 from .files import place_atomically, sha256_file
 from .paths import download_path, ensure_folder, partial_path
 from .registry import WeightsEntry
@@ -35,7 +35,7 @@ MAX_RESTARTS = 1
 _CONTENT_RANGE = re.compile(r"^bytes (\d+)-(\d+)/(\d+|\*)$")
 
 
-class DownloadCancelled(WeightsError):
+class DownloadCancelled(WeightsError, OperationCancelled):
     """The caller cancelled; the ``.part`` file is kept so the next download resumes."""
 
 

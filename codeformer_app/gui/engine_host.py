@@ -1,0 +1,72 @@
+"""The networks the window uses, loaded in the background and shared by every task under one lock."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject, Signal
+
+from .workers import start_task
+
+if TYPE_CHECKING:
+    from ..pipeline.engine_setup import EngineSpec
+    from ..pipeline.restore_file import Engine
+
+
+def _load_task(spec: EngineSpec) -> Generator[str, None, Engine]:
+    yield "Loading PyTorch..."
+    from ..pipeline.engine_setup import load_engine  # the heavy import happens here, off the GUI thread
+
+    yield "Loading the networks..."
+    return load_engine(spec)
+
+
+class EngineHost(QObject):
+    """Holds the current :class:`Engine`. Every task that runs a network takes :attr:`lock` first, so a slider
+    render, a drawn-box detection and a batch never use the same network at the same time."""
+
+    status = Signal(str)
+    ready = Signal()
+    failed = Signal(object)
+    """The exception; a ``WeightsMissingError`` means the model manager should be shown."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.engine: Engine | None = None
+        self.spec: EngineSpec | None = None
+        self.lock = threading.Lock()
+        self._worker = None
+        self._generation = 0
+
+    @property
+    def loading(self) -> bool:
+        return self._worker is not None
+
+    def load(self, spec: EngineSpec) -> None:
+        """Build the networks for ``spec``; the newest request wins if several overlap."""
+        self._generation += 1
+        generation = self._generation
+        self.spec = spec
+
+        def done(engine: Engine) -> None:
+            if generation == self._generation:
+                self.set_engine(engine)
+
+        def error(exception: Exception) -> None:
+            if generation == self._generation:
+                self.failed.emit(exception)
+
+        def finished() -> None:
+            if generation == self._generation:
+                self._worker = None
+
+        self._worker = start_task(
+            _load_task, spec, on_progress=self.status.emit, on_done=done, on_error=error, on_finished=finished
+        )
+
+    def set_engine(self, engine: Engine) -> None:
+        with self.lock:
+            self.engine = engine
+        self.ready.emit()
