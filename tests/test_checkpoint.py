@@ -11,7 +11,12 @@ from model_helpers import SMALL_CONFIG, TINY_CONFIG, make_model, random_faces, s
 
 from codeformer_app.errors import WeightsError
 from codeformer_app.model import CodeFormer, CodeFormerConfig
-from codeformer_app.model.checkpoint import describe_codeformer, load_codeformer, save_codeformer_safetensors
+from codeformer_app.model.checkpoint import (
+    describe_codeformer,
+    load_codeformer,
+    read_state_dict,
+    save_codeformer_safetensors,
+)
 
 
 def test_hyperparameters_are_read_off_the_official_state_dict_shapes() -> None:
@@ -90,3 +95,11 @@ def test_malicious_pickle_is_refused_and_never_runs(tmp_path: Path) -> None:
     # the payload is real: an unsafe loader does run it
     torch.load(path, weights_only=False)
     assert marker.is_dir()
+
+
+@pytest.mark.parametrize("content", [b"these are not weights\n", b"", b"PK\x03\x04 truncated zip", b"\x80\x02junk"])
+def test_junk_pth_is_a_weights_error_naming_the_file(tmp_path: Path, content: bytes) -> None:
+    junk = tmp_path / "notes.pth"
+    junk.write_bytes(content)
+    with pytest.raises(WeightsError, match=r"notes\.pth"):
+        read_state_dict(junk)

@@ -7,28 +7,44 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from .batch_cmd import add_batch_parser
 from .common import EXIT_USAGE
-from .restore_cmd import add_restore_parser
-from .weights_cmd import add_weights_parser
+from .gui_cmd import add_gui_parser
+
+PROG = "codeformer-app"
+DESCRIPTION = "Restore faces in old, blurry or damaged photos with CodeFormer."
+
+
+def _top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
+    parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    return parser, parser.add_subparsers(dest="command", metavar="COMMAND")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="codeformer-app",
-        description="Restore faces in old, blurry or damaged photos with CodeFormer.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # The processing commands import PyTorch (their options name its devices and our networks' choices).
+    from .batch_cmd import add_batch_parser
+    from .restore_cmd import add_restore_parser
+    from .weights_cmd import add_weights_parser
+
+    parser, subparsers = _top_parser()
+    add_gui_parser(subparsers)
     add_restore_parser(subparsers)
     add_batch_parser(subparsers)
     add_weights_parser(subparsers)
     return parser
 
 
+def _gui_parser() -> argparse.ArgumentParser:
+    """Only ``gui``: parsing it must not import PyTorch, or the window would wait for it."""
+    parser, subparsers = _top_parser()
+    add_gui_parser(subparsers)
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = _gui_parser() if arguments[:1] == ["gui"] else build_parser()
+    args = parser.parse_args(arguments)
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE

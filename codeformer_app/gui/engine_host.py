@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Generator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from .workers import start_task
 
 if TYPE_CHECKING:
-    from ..pipeline.engine_setup import EngineSpec
     from ..pipeline.restore_file import Engine
 
 
-def _load_task(spec: EngineSpec) -> Generator[str, None, Engine]:
-    yield "Loading PyTorch..."
-    from ..pipeline.engine_setup import load_engine  # the heavy import happens here, off the GUI thread
+def _load_task(choices: dict[str, Any]) -> Generator[str, None, Engine]:
+    yield "Loading PyTorch…"
+    from ..pipeline.engine_setup import EngineSpec, load_engine  # the heavy import happens here, off the GUI thread
 
-    yield "Loading the networks..."
-    return load_engine(spec)
+    yield "Loading the networks…"
+    return load_engine(EngineSpec(**choices))
 
 
 class EngineHost(QObject):
@@ -35,7 +34,7 @@ class EngineHost(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine: Engine | None = None
-        self.spec: EngineSpec | None = None
+        self.choices: dict[str, Any] = {}
         self.lock = threading.Lock()
         self._worker = None
         self._generation = 0
@@ -44,11 +43,12 @@ class EngineHost(QObject):
     def loading(self) -> bool:
         return self._worker is not None
 
-    def load(self, spec: EngineSpec) -> None:
-        """Build the networks for ``spec``; the newest request wins if several overlap."""
+    def load(self, **choices: Any) -> None:
+        """Build the networks for ``EngineSpec(**choices)`` (plain values, so that the GUI thread never imports
+        PyTorch); the newest request wins if several overlap."""
         self._generation += 1
         generation = self._generation
-        self.spec = spec
+        self.choices = choices
 
         def done(engine: Engine) -> None:
             if generation == self._generation:
@@ -63,7 +63,7 @@ class EngineHost(QObject):
                 self._worker = None
 
         self._worker = start_task(
-            _load_task, spec, on_progress=self.status.emit, on_done=done, on_error=error, on_finished=finished
+            _load_task, choices, on_progress=self.status.emit, on_done=done, on_error=error, on_finished=finished
         )
 
     def set_engine(self, engine: Engine) -> None:

@@ -26,6 +26,7 @@ from .photo import (
     TiffDetails,
     format_name,
     photo_8bit_bgr,
+    photo_from_pixels,
     to_8bit,
 )
 from .read import DEFAULT_MAX_PIXELS, MIN_SIDE, read_photo
@@ -51,6 +52,7 @@ __all__ = [
     "format_name",
     "output_path",
     "photo_8bit_bgr",
+    "photo_from_pixels",
     "read_photo",
     "to_8bit",
     "write_bytes_atomic",

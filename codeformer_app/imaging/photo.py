@@ -126,3 +126,17 @@ def to_8bit(image: np.ndarray) -> np.ndarray:
 def photo_8bit_bgr(photo: Photo) -> np.ndarray:
     """An 8-bit BGR copy of the photo's colour for face detection and the network."""
     return to_8bit(photo.color)
+
+
+def photo_from_pixels(color: np.ndarray, alpha: np.ndarray | None = None, name: str = "pasted.png") -> Photo:
+    """A photo that never was a file (pasted from the clipboard): 8-bit BGR (+ alpha), written as PNG."""
+    if color.dtype != np.uint8 or color.ndim != 3 or color.shape[2] != 3:
+        raise ValueError(f"expected (H, W, 3) uint8 BGR pixels, got {color.shape} {color.dtype}")
+    height, width = color.shape[:2]
+    info = PhotoInfo(path=Path(name), format="PNG", width=width, height=height, bit_depth=8, grey=False, cmyk=False)
+    color = np.ascontiguousarray(color)
+    color.flags.writeable = False
+    if alpha is not None:
+        alpha = np.ascontiguousarray(alpha)
+        alpha.flags.writeable = False
+    return Photo(color, alpha, info)

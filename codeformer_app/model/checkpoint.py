@@ -11,7 +11,6 @@ import json
 import math
 import pickle
 import re
-import zipfile
 from pathlib import Path
 
 import torch
@@ -60,8 +59,22 @@ def _read_safetensors(path: Path) -> tuple[StateDict, dict[str, str]]:
     return tensors, metadata
 
 
+#: How PyTorch checkpoints begin: a zip archive's local header (PyTorch >= 1.6) or the protocol mark of a
+#: pickle (older releases). Checked on the first bytes, so a truncated file still counts as a checkpoint.
+CHECKPOINT_MAGIC = (b"PK\x03\x04", b"\x80")
+
+
+def _is_pytorch_container(path: Path) -> bool:
+    """Anything else is not a checkpoint at all (a text file, an image ...)."""
+    with path.open("rb") as file:
+        head = file.read(4)
+    return any(head.startswith(magic) for magic in CHECKPOINT_MAGIC)
+
+
 def _read_pth(path: Path) -> StateDict:
     try:
+        if not _is_pytorch_container(path):
+            raise WeightsError(path, "not a PyTorch checkpoint (neither a zip archive nor a pickle)")
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
@@ -70,8 +83,11 @@ def _read_pth(path: Path) -> StateDict:
             "refused to load: the file contains Python objects other than tensors, which could run code "
             f"on this computer. Use the official file or a .safetensors file. ({first_line})",
         ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
-        raise WeightsError(path, f"not a readable PyTorch checkpoint, it may be truncated ({error})") from None
+    except WeightsError:
+        raise
+    except Exception as error:  # torch's safe loader raises many kinds (IndexError, KeyError ...) on junk
+        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise WeightsError(path, f"not a readable PyTorch checkpoint, it may be truncated ({reason})") from None
     return unwrap_state_dict(loaded, path)
 
 

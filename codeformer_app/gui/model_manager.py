@@ -1,0 +1,671 @@
+"""The model manager: which weights are installed, and downloading, importing and verifying them.
+
+Every slow step (download, conversion, hashing) runs in a worker (see ``workers.py``) and the dialog only shows
+what the core reports, so the event loop never waits on the network or the disk. All checking and converting is
+the core's (``codeformer_app.weights``), exactly as the ``weights`` command of the CLI does it: this module never
+hashes or converts anything itself.
+
+The dialog is meant to be shown non-modally (``show()``); its questions and error boxes are opened, never
+``exec()``'d.
+"""
+
+from __future__ import annotations
+
+import functools
+import queue
+import threading
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from pathlib import Path
+from typing import Any, TypeVar
+
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from superqt.utils import GeneratorWorker
+
+from ..errors import WeightsError
+from ..weights import (
+    DownloadCancelled,
+    InstalledRecord,
+    VerifyResult,
+    WeightsEntry,
+    WeightsStatus,
+    entries,
+    find_entry,
+    import_weights,
+    install_official,
+    verify_installed,
+    weights_dir,
+    weights_status,
+)
+from ..weights.files import sha256_file
+from ..weights.paths import ensure_folder, installed_path, partial_path
+from . import messages
+from .workers import start_task
+
+WINDOW_TITLE = "Models — CodeFormer App"
+BYTES_PER_MB = 1_000_000
+#: Resolution of the progress bar. Its value is an int, so byte counts of files over 2 GB would not fit.
+PROGRESS_STEPS = 1000
+PERCENT = 100
+#: Room for the six columns without scrolling, on a typical screen.
+DEFAULT_SIZE = (980, 420)
+#: The banner must stand out from the rest of the dialog: it explains why the dialog opened by itself.
+BANNER_STYLE = "QLabel { background: #fff4ce; color: #4d3800; border: 1px solid #e0c96b; padding: 8px; }"
+MISSING_INTRO = (
+    "CodeFormer weights are needed to restore faces. Download them below (their license is shown first) "
+    "or import a file you already have."
+)
+IMPORT_FILTER = "Weights files (*.pth *.safetensors);;All files (*)"
+NOT_AVAILABLE = "—"
+
+T = TypeVar("T")
+Progress = tuple[int, int]
+
+
+class Column(IntEnum):
+    """Columns of the weights table."""
+
+    NAME = 0
+    PURPOSE = 1
+    STATUS = 2
+    SIZE = 3
+    SHA256 = 4
+    LICENSE = 5
+
+
+COLUMN_TITLES = {
+    Column.NAME: "Name",
+    Column.PURPOSE: "Used for",
+    Column.STATUS: "Status",
+    Column.SIZE: "Size on disk",
+    Column.SHA256: "SHA-256",
+    Column.LICENSE: "License",
+}
+
+
+class HashState(StrEnum):
+    """What is known about an installed file's hash in this session (shown in the SHA-256 column)."""
+
+    NOT_CHECKED = "not checked"
+    VERIFIED = "verified ✓"
+    FAILED = "✗ failed"
+
+
+class Note(StrEnum):
+    """Why an entry is not installed, when the dialog knows more than the folder shows."""
+
+    CANCELLED = "cancelled — will resume"
+    CANCELLED_EMPTY = "cancelled"
+    DECLINED = "license declined — nothing downloaded"
+    FAILED = "download failed"
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """What a download task achieved."""
+
+    record: InstalledRecord
+    #: False when the official file was already installed and intact, so nothing was fetched (as in the CLI).
+    fetched: bool
+
+
+# --- Tasks: plain generator functions run by workers; no Qt here. --------------------------------------------
+
+_FINISHED = object()
+
+
+def _reporting(call: Callable[[Callable[[int, int], None]], T]) -> Generator[Progress, None, T]:
+    """Run ``call(report)`` and yield every ``(done, total)`` it reports, then return its result.
+
+    The core reports progress through a callback from inside one blocking call, and a generator cannot yield
+    from inside a callback; so the call runs in a helper thread and its reports come through a queue. The
+    generator only ends once the call has, so nothing is still writing when the worker says it finished.
+    """
+    reports: queue.SimpleQueue = queue.SimpleQueue()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call(lambda done, total: reports.put((done, total)))
+        except BaseException as error:  # handed to the generator, which raises it in the worker
+            outcome["error"] = error
+        finally:
+            reports.put(_FINISHED)
+
+    helper = threading.Thread(target=run, name="codeformer-weights-transfer", daemon=True)
+    helper.start()
+    while (item := reports.get()) is not _FINISHED:
+        yield item
+    helper.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _intact_official_record(entry: WeightsEntry, folder: Path) -> InstalledRecord | None:
+    """The record of ``entry`` when its official file is installed and unchanged (the CLI's check)."""
+    status = next((s for s in weights_status(folder) if s.entry.name == entry.name), None)
+    if status is None or not status.installed or status.record is None or not status.record.official:
+        return None
+    return status.record if sha256_file(status.path) == status.record.sha256 else None
+
+
+def _download_task(
+    entry: WeightsEntry, folder: Path, cancel: threading.Event
+) -> Generator[Progress, None, DownloadResult]:
+    """Download, check and convert the official file, like ``codeformer-app weights download``."""
+    existing = _intact_official_record(entry, folder)
+    if existing is not None:
+        return DownloadResult(existing, fetched=False)
+    record = yield from _reporting(
+        lambda report: install_official(entry, folder, progress=report, cancelled=cancel.is_set)
+    )
+    return DownloadResult(record, fetched=True)
+
+
+def _import_task(source: Path, folder: Path) -> Generator[str, None, InstalledRecord]:
+    """Check and convert a local file, like ``codeformer-app weights import``."""
+    yield f"Checking and converting {source.name}…"
+    return import_weights(source, folder)
+
+
+def _verify_task(folder: Path) -> Generator[tuple[int, int, VerifyResult], None, list[VerifyResult]]:
+    """Check installed files one at a time, so results appear as they come and a quit stops between files."""
+    names = [status.entry.name for status in weights_status(folder) if status.installed or status.record is not None]
+    results = []
+    for number, name in enumerate(names, start=1):
+        results.extend(verify_installed(folder, name))
+        yield number, len(names), results[-1]
+    return results
+
+
+# --- Widgets ---------------------------------------------------------------------------------------------------
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / BYTES_PER_MB:.1f} MB"
+
+
+class LicenseDialog(QDialog):
+    """The license of one weights file, shown before anything is downloaded; only Accept starts the download."""
+
+    def __init__(self, entry: WeightsEntry, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("licenseDialog")
+        self.setWindowTitle(f"License of {entry.file_name}")
+        terms = entry.license
+        heading = QLabel(f"{entry.file_name} is published under the {terms.name} ({terms.summary}).")
+        notice = QLabel(terms.notice)
+        link = QLabel(f'Full text: <a href="{terms.url}">{terms.url}</a>')
+        link.setOpenExternalLinks(True)
+        question = "Do you accept this license and want to download the file?"
+        if not terms.requires_acceptance:
+            question = f"Download {entry.file_name} ({_megabytes(entry.size)})?"
+        layout = QVBoxLayout(self)
+        for label in (heading, notice, link, QLabel(question)):
+            label.setWordWrap(True)
+            layout.addWidget(label)
+        buttons = QDialogButtonBox(self)
+        buttons.addButton("Accept and download", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton("Decline", QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+
+class ModelManagerDialog(QDialog):
+    """Lists the registry's weights with their state and downloads, imports and verifies them in workers.
+
+    The main window opens it on first run (see :meth:`show_missing`) instead of failing, and reloads the
+    networks when :attr:`weights_changed` is emitted.
+    """
+
+    weights_changed = Signal()
+    """A file was installed: the networks may be (re)loaded."""
+    download_progress = Signal(int, int)
+    """``(done_bytes, total_bytes)`` of the running download."""
+
+    def __init__(self, parent: QWidget | None = None, folder: Path | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(WINDOW_TITLE)
+        self.resize(*DEFAULT_SIZE)
+        self._folder = weights_dir(folder)
+        self._worker: GeneratorWorker | None = None
+        self._cancel: threading.Event | None = None
+        self._downloading: WeightsEntry | None = None
+        self._download_status = ""
+        self._hash_states: dict[str, VerifyResult | HashState] = {}
+        self._notes: dict[str, Note] = {}
+        self._shown_refresh_error: str | None = None
+        self.license_dialog: LicenseDialog | None = None
+        self._build()
+        self.refresh()
+
+    # --- public API --------------------------------------------------------------------------------------------
+
+    @property
+    def folder(self) -> Path:
+        return self._folder
+
+    @property
+    def busy(self) -> bool:
+        """True while a download, import or verification runs (one at a time: they touch the same files)."""
+        return self._worker is not None
+
+    def selected_name(self) -> str | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self._row_name(rows[0].row()) if rows else None
+
+    def show_missing(self, message: str) -> None:
+        """Explain, at the top, that the weights are needed (``message`` says which and where), and select them."""
+        self.banner.setText(f"{MISSING_INTRO}\n\n{message}")
+        self.banner.show()
+        required = [entry.name for entry in entries() if entry.required]
+        if required:
+            self._select(required[0])
+
+    def refresh(self) -> None:
+        """Re-read the folder. Cheap (the index and a few file stats), so it runs on the GUI thread."""
+        selected = self.selected_name()
+        statuses = self._statuses()
+        self.table.setRowCount(len(statuses))
+        for row, status in enumerate(statuses):
+            self._fill_row(row, status)
+        if selected is not None:
+            self._select(selected)
+        if not self.banner.isHidden() and all(s.installed for s in statuses if s.entry.required):
+            self.banner.hide()
+        self._update_buttons()
+
+    def request_download(self, name: str) -> None:
+        """Show the license of ``name``; the download starts only if the user accepts it."""
+        if self._refuse_while_busy() or self.license_dialog is not None:
+            return
+        try:
+            entry = find_entry(name)
+        except WeightsError as error:
+            messages.show_error(self, "Download", error)
+            return
+        dialog = LicenseDialog(entry, self)
+        dialog.accepted.connect(functools.partial(self._start_download, entry))
+        dialog.rejected.connect(functools.partial(self._license_declined, entry))
+        dialog.finished.connect(self._license_dialog_closed)
+        self.license_dialog = dialog
+        dialog.open()
+
+    def cancel(self) -> None:
+        """Stop the running task. A download stops after its current block of bytes and keeps its ``.part``.
+
+        A download is stopped through the core's ``cancelled`` check only, not ``worker.quit()``: quitting
+        would end the worker while the transfer thread still writes the ``.part``, and a new download could
+        then write into the same file.
+        """
+        if self._cancel is not None:
+            self._cancel.set()
+            self._say("Cancelling the download…")
+        elif self._worker is not None:
+            self._worker.quit()
+        self._update_buttons()
+
+    def choose_import_file(self) -> None:
+        """Ask for a file, then import it (the file dialog is Qt's own, the import runs in a worker)."""
+        chosen, _ = QFileDialog.getOpenFileName(self, "Import weights", str(Path.home()), IMPORT_FILTER)
+        if chosen:
+            self.import_file(Path(chosen))
+
+    def import_file(self, path: Path) -> None:
+        """Check ``path`` and install its conversion; the file itself is left as it is."""
+        if self._refuse_while_busy():
+            return
+        source = Path(path)
+        self._show_busy_progress(f"Importing {source.name}…")
+        self._start(
+            _import_task,
+            source,
+            self._folder,
+            on_progress=self._say,
+            on_done=functools.partial(self._imported, source),
+            on_error=functools.partial(self._failed, f"Could not import {source.name}"),
+        )
+
+    def verify(self) -> None:
+        """Re-check every installed file against its recorded hash (and CodeFormer against the network)."""
+        if self._refuse_while_busy():
+            return
+        self._show_busy_progress("Verifying the installed weights…")
+        self._start(
+            _verify_task,
+            self._folder,
+            on_progress=self._verified_one,
+            on_done=self._verified_all,
+            on_error=functools.partial(self._failed, "Could not verify the weights"),
+        )
+
+    def open_folder(self) -> None:
+        """Show the weights folder in the file manager (created first, so there is something to open)."""
+        try:
+            ensure_folder(self._folder)
+        except WeightsError as error:
+            messages.show_error(self, "Open folder", error)
+            return
+        if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._folder))):
+            messages.show_error(self, "Open folder", f"{self._folder}: no file manager could open this folder")
+
+    # --- layout ------------------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.banner = QLabel(self)
+        self.banner.setObjectName("missingBanner")
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet(BANNER_STYLE)
+        self.banner.hide()
+        folder_label = QLabel(f"Weights folder: {self._folder}", self)
+        folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.table = self._build_table()
+        self.progress = QProgressBar(self)
+        self.progress.setObjectName("downloadProgress")
+        self.progress.hide()
+        self.status_label = QLabel(self)
+        self.status_label.setObjectName("statusLabel")
+        self.status_label.setWordWrap(True)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
+
+        layout = QVBoxLayout(self)
+        for widget in (self.banner, folder_label, self.table, self.progress, self.status_label):
+            layout.addWidget(widget)
+        layout.addLayout(self._build_buttons())
+
+    def _build_table(self) -> QTableWidget:
+        table = QTableWidget(0, len(Column), self)
+        table.setObjectName("weightsTable")
+        table.setHorizontalHeaderLabels([COLUMN_TITLES[column] for column in Column])
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.verticalHeader().hide()
+        header = table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(Column.PURPOSE, QHeaderView.ResizeMode.Stretch)
+        table.itemSelectionChanged.connect(self._update_buttons)
+        return table
+
+    def _build_buttons(self) -> QHBoxLayout:
+        def button(text: str, name: str, slot: Callable[[], None]) -> QPushButton:
+            widget = QPushButton(text, self)
+            widget.setObjectName(name)
+            widget.setAutoDefault(False)
+            widget.clicked.connect(slot)
+            return widget
+
+        self.download_button = button("Download", "downloadButton", self._download_selected)
+        self.cancel_button = button("Cancel download", "cancelButton", self.cancel)
+        self.import_button = button("Import from file…", "importButton", self.choose_import_file)
+        self.verify_button = button("Verify", "verifyButton", self.verify)
+        self.open_folder_button = button("Open folder", "openFolderButton", self.open_folder)
+        close_button = button("Close", "closeButton", self.close)
+        row = QHBoxLayout()
+        for widget in (
+            self.download_button,
+            self.cancel_button,
+            self.import_button,
+            self.verify_button,
+            self.open_folder_button,
+        ):
+            row.addWidget(widget)
+        row.addStretch()
+        row.addWidget(close_button)
+        return row
+
+    # --- table -------------------------------------------------------------------------------------------------
+
+    def _statuses(self) -> list[WeightsStatus]:
+        """The folder's state; with an unreadable index, what the files alone show (and one error box)."""
+        try:
+            statuses = weights_status(self._folder)
+        except WeightsError as error:
+            if str(error) != self._shown_refresh_error:
+                self._shown_refresh_error = str(error)
+                messages.show_error(self, "Weights folder", error)
+            return [
+                WeightsStatus(entry, path, path.is_file(), None)
+                for entry in entries()
+                for path in [installed_path(entry, self._folder)]
+            ]
+        self._shown_refresh_error = None
+        return statuses
+
+    def _fill_row(self, row: int, status: WeightsStatus) -> None:
+        entry = status.entry
+        terms = entry.license
+        hash_text, hash_tip = self._hash_cell(status)
+        cells = {
+            Column.NAME: (entry.name, entry.file_name),
+            Column.PURPOSE: (entry.description, f"{entry.kind}" + (" (required)" if entry.required else "")),
+            Column.STATUS: (self._status_text(status), str(status.path)),
+            Column.SIZE: self._size_cell(status),
+            Column.SHA256: (hash_text, hash_tip),
+            Column.LICENSE: (f"{terms.name} ({terms.summary})", terms.url),
+        }
+        for column, (text, tip) in cells.items():
+            item = QTableWidgetItem(text)
+            item.setToolTip(tip)
+            self.table.setItem(row, column, item)
+
+    def _status_text(self, status: WeightsStatus) -> str:
+        entry = status.entry
+        if self._downloading is not None and entry.name == self._downloading.name:
+            return self._download_status
+        if status.installed:
+            check = self._hash_states.get(entry.name)
+            if isinstance(check, VerifyResult) and not check.ok:
+                return "corrupt — download or import it again"
+            return f"installed, {status.origin}"
+        if entry.name in self._notes:
+            return str(self._notes[entry.name])
+        if status.record is not None:
+            return "missing — the installed file was deleted"
+        if partial_path(entry, self._folder).is_file():
+            return "partly downloaded — will resume"
+        return "not installed"
+
+    def _size_cell(self, status: WeightsStatus) -> tuple[str, str]:
+        download_size = f"download: {_megabytes(status.entry.size)}"
+        if not status.installed:
+            return f"{NOT_AVAILABLE} ({download_size})", download_size
+        try:
+            return _megabytes(status.path.stat().st_size), download_size
+        except OSError as error:
+            return NOT_AVAILABLE, str(error)
+
+    def _hash_cell(self, status: WeightsStatus) -> tuple[str, str]:
+        if not status.installed:
+            return NOT_AVAILABLE, ""
+        check = self._hash_states.get(status.entry.name, HashState.NOT_CHECKED)
+        if isinstance(check, VerifyResult):
+            return (HashState.VERIFIED if check.ok else HashState.FAILED), check.message
+        tip = "press Verify to check" if check is HashState.NOT_CHECKED else "checked when it was installed"
+        return str(check), tip
+
+    def _row_name(self, row: int) -> str | None:
+        item = self.table.item(row, Column.NAME)
+        return item.text() if item is not None else None
+
+    def _row_of(self, name: str) -> int | None:
+        return next((row for row in range(self.table.rowCount()) if self._row_name(row) == name), None)
+
+    def _select(self, name: str) -> None:
+        row = self._row_of(name)
+        if row is not None:
+            self.table.selectRow(row)
+
+    def _set_status_cell(self, name: str, text: str) -> None:
+        row = self._row_of(name)
+        item = self.table.item(row, Column.STATUS) if row is not None else None
+        if item is not None:
+            item.setText(text)
+
+    # --- running tasks -----------------------------------------------------------------------------------------
+
+    def _start(self, task: Callable[..., Generator], *args: Any, **callbacks: Any) -> None:
+        self._worker = start_task(task, *args, on_finished=self._task_finished, **callbacks)
+        self._update_buttons()
+
+    def _task_finished(self) -> None:
+        self._worker = None
+        self._cancel = None
+        self._downloading = None
+        self.progress.hide()
+        self.refresh()
+
+    def _refuse_while_busy(self) -> bool:
+        if self.busy:
+            self._say("Wait for the current task to finish (or cancel the download) first.")
+        return self.busy
+
+    def _update_buttons(self) -> None:
+        idle = not self.busy and self.license_dialog is None
+        self.download_button.setEnabled(idle and self.selected_name() is not None)
+        self.import_button.setEnabled(idle)
+        self.verify_button.setEnabled(idle)
+        cancelling = self._cancel is not None and self._cancel.is_set()
+        self.cancel_button.setEnabled(self._downloading is not None and not cancelling)
+
+    def _say(self, text: str) -> None:
+        self.status_label.setText(text)
+
+    def _show_busy_progress(self, text: str) -> None:
+        self.progress.setRange(0, 0)
+        self.progress.setFormat(text)
+        self.progress.show()
+        self._say(text)
+
+    def _failed(self, title: str, error: Exception) -> None:
+        self._say(messages.describe_error(error))
+        messages.show_error(self, title, error)
+
+    # --- download ----------------------------------------------------------------------------------------------
+
+    def _download_selected(self) -> None:
+        name = self.selected_name()
+        if name is not None:
+            self.request_download(name)
+
+    def _license_dialog_closed(self) -> None:
+        if self.license_dialog is not None:
+            self.license_dialog.deleteLater()
+        self.license_dialog = None
+        self._update_buttons()
+
+    def _license_declined(self, entry: WeightsEntry) -> None:
+        self._notes[entry.name] = Note.DECLINED
+        self._say(f"The license of {entry.file_name} was not accepted; nothing was downloaded.")
+        self.refresh()
+
+    def _start_download(self, entry: WeightsEntry) -> None:
+        self._notes.pop(entry.name, None)
+        self._cancel = threading.Event()
+        self._downloading = entry
+        self._download_status = "starting download"
+        self.progress.setRange(0, PROGRESS_STEPS)
+        self._show_download_progress(0, entry.size)
+        self.progress.show()
+        self._say(f"Downloading {entry.file_name} ({_megabytes(entry.size)}) from {entry.url()}")
+        self._start(
+            _download_task,
+            entry,
+            self._folder,
+            self._cancel,
+            on_progress=self._download_progressed,
+            on_done=functools.partial(self._downloaded, entry),
+            on_error=functools.partial(self._download_failed, entry),
+        )
+        self.refresh()
+
+    def _download_progressed(self, report: Progress) -> None:
+        done, total = report
+        self._show_download_progress(done, total)
+        self.download_progress.emit(done, total)
+
+    def _show_download_progress(self, done: int, total: int) -> None:
+        entry = self._downloading
+        if entry is None:
+            return
+        fraction = done / total if total else 0.0
+        self.progress.setValue(round(fraction * PROGRESS_STEPS))
+        self.progress.setFormat(f"{entry.file_name}: {_megabytes(done)} of {_megabytes(total)} (%p%)")
+        complete = total and done >= total
+        self._download_status = "checking and converting" if complete else f"downloading {fraction:.0%}"
+        self._set_status_cell(entry.name, self._download_status)
+
+    def _downloaded(self, entry: WeightsEntry, result: DownloadResult) -> None:
+        self._downloading = None
+        self._hash_states[entry.name] = HashState.VERIFIED
+        path = self._folder / result.record.file
+        if result.fetched:
+            self._say(f"Installed {entry.name} (official, SHA-256 checked): {path}")
+        else:
+            self._say(f"{entry.name}: the official file is already installed: {path}")
+        self.refresh()
+        if result.fetched:
+            self.weights_changed.emit()
+
+    def _download_failed(self, entry: WeightsEntry, error: Exception) -> None:
+        self._downloading = None
+        if isinstance(error, DownloadCancelled):
+            kept = partial_path(entry, self._folder).is_file()
+            self._notes[entry.name] = Note.CANCELLED if kept else Note.CANCELLED_EMPTY
+            self._say(f"Download of {entry.file_name} cancelled; download it again to resume where it stopped.")
+            self.refresh()
+            return
+        self._notes[entry.name] = Note.FAILED
+        self.refresh()
+        self._failed(f"Could not download {entry.file_name}", error)
+
+    # --- import and verify -------------------------------------------------------------------------------------
+
+    def _imported(self, source: Path, record: InstalledRecord) -> None:
+        entry = find_entry(record.name)
+        self._notes.pop(entry.name, None)
+        self._hash_states[entry.name] = HashState.VERIFIED
+        kind = "official" if record.official else "custom, not the official file"
+        text = f"Imported {source.name} as {record.name} ({kind}). The original file was not changed."
+        if entry.license.requires_acceptance:
+            terms = entry.license
+            text += f" Note: the {entry.name} weights are under the {terms.name} ({terms.summary}): {terms.url}"
+        self._say(text)
+        self.refresh()
+        self.weights_changed.emit()
+
+    def _verified_one(self, report: tuple[int, int, VerifyResult]) -> None:
+        number, count, result = report
+        self._hash_states[result.name] = result
+        self.progress.setRange(0, count)
+        self.progress.setValue(number)
+        self.progress.setFormat(f"Verified {number} of {count}")
+        self.refresh()
+
+    def _verified_all(self, results: list[VerifyResult]) -> None:
+        if not results:
+            self._say(f"No weights are installed in {self._folder}.")
+            return
+        failed = [result for result in results if not result.ok]
+        summary = f"Checked {len(results)} file(s): {len(results) - len(failed)} OK, {len(failed)} failed."
+        self._say(" ".join([summary, *(f"{result.name}: {result.message}." for result in failed)]))

@@ -1,0 +1,160 @@
+"""The GUI's heavy work as generator tasks (run by ``workers.start_task``): each yields :class:`Progress`
+between steps, which is also where a cancel takes effect, and returns its result.
+
+Every network call happens under the engine lock. This module imports the core (and PyTorch) at the top; the
+window imports it only once the engine is loading, after it is shown.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtGui import QImage
+
+from ..detection import DetectionOptions, detect_in_box
+from ..errors import CodeFormerAppError
+from ..imaging import Photo, WriteResult, photo_8bit_bgr, read_photo, write_bytes_atomic, write_photo
+from ..pipeline.encodings import render
+from ..pipeline.photo import AnalysedPhoto, ComposeOptions, add_face, analyse_photo, compose
+from ..pipeline.restore_file import Engine
+from .document import RenderedFace
+from .qimages import THUMB_SIDE, bgr_to_qimage, thumbnail
+
+
+@dataclass(frozen=True)
+class Progress:
+    text: str
+    done: int = 0
+    total: int = 0
+    """0 when the step's length is unknown (a busy indicator)."""
+
+
+@dataclass(frozen=True)
+class OpenedPhoto:
+    analysed: AnalysedPhoto
+    image: QImage
+    """The photo as shown on the 'before' side."""
+    face_thumbs: list[QImage]
+
+
+@dataclass(frozen=True)
+class RenderOutput:
+    rendered: dict[int, RenderedFace]
+    """Faces rendered by this task (the others were reused)."""
+    preview: np.ndarray
+    image: QImage
+    thumbs: dict[int, QImage]
+
+
+@dataclass(frozen=True)
+class AddedFace:
+    index: int
+    thumb: QImage
+
+
+def open_task(
+    source: Path | Photo, engine: Engine, lock: threading.Lock, options: DetectionOptions
+) -> Generator[Progress, None, OpenedPhoto]:
+    """Read (unless already in memory) and analyse a photo: faces found, aligned and cropped; no encoding yet."""
+    yield Progress(f"Reading {source.name}" if isinstance(source, Path) else "Reading the pasted image")
+    photo = read_photo(source) if isinstance(source, Path) else source
+    image = bgr_to_qimage(photo.color)
+    yield Progress("Finding faces")
+    with lock:
+        analysed = analyse_photo(photo, engine.model, engine.detector, options)
+    return OpenedPhoto(analysed, image, [thumbnail(face.crop, THUMB_SIDE) for face in analysed.faces])
+
+
+def render_faces_task(
+    analysed: AnalysedPhoto, plan: dict[int, float], lock: threading.Lock
+) -> Generator[Progress, None, dict[int, RenderedFace]]:
+    """Render the faces of ``plan`` (index -> fidelity) one by one; the first render of a face encodes it."""
+    rendered: dict[int, RenderedFace] = {}
+    for number, (index, fidelity) in enumerate(plan.items()):
+        yield Progress(f"Restoring face {number + 1} of {len(plan)}", number, len(plan))
+        with lock:
+            rendered[index] = RenderedFace(fidelity, render(analysed.encodings, index, fidelity, analysed.grey))
+    return rendered
+
+
+def preview_task(
+    analysed: AnalysedPhoto,
+    plan: dict[int, float],
+    reuse: dict[int, np.ndarray],
+    feather: float,
+    lock: threading.Lock,
+) -> Generator[Progress, None, RenderOutput]:
+    """The 'after' photo: faces of ``plan`` rendered, ``reuse`` pasted as they are, everything else untouched.
+
+    The preview is at the input's size with the square feathered mask, so the slider stays quick; Save applies
+    the upscale and the ParseNet mask (see ``save_task``).
+    """
+    rendered = yield from render_faces_task(analysed, plan, lock)
+    yield Progress("Blending the faces into the photo", len(plan), len(plan))
+    crops = {**reuse, **{index: face.crop for index, face in rendered.items()}}
+    color, _alpha = compose(analysed, crops, ComposeOptions(upscale=1, feather=feather))
+    thumbs = {index: thumbnail(face.crop, THUMB_SIDE) for index, face in rendered.items()}
+    return RenderOutput(rendered, color, bgr_to_qimage(color), thumbs)
+
+
+def save_task(
+    analysed: AnalysedPhoto,
+    plan: dict[int, float],
+    reuse: dict[int, np.ndarray],
+    target: Path,
+    fmt: str | None,
+    quality: int | None,
+    options: ComposeOptions,
+    engine: Engine,
+    lock: threading.Lock,
+) -> Generator[Progress, None, WriteResult]:
+    """The final photo at full quality (upscale, ParseNet mask when installed), written atomically."""
+    rendered = yield from render_faces_task(analysed, plan, lock)
+    crops = {**reuse, **{index: face.crop for index, face in rendered.items()}}
+    yield Progress(f"Writing {target.name}")
+    with lock:
+        color, alpha = compose(analysed, crops, options, engine.upscaler, engine.parser)
+    return write_photo(target, color, alpha, analysed.photo.info, fmt, quality)
+
+
+def export_crops_task(
+    analysed: AnalysedPhoto,
+    plan: dict[int, float],
+    reuse: dict[int, np.ndarray],
+    folder: Path,
+    stem: str,
+    lock: threading.Lock,
+) -> Generator[Progress, None, list[Path]]:
+    """Each restored face as ``<stem>_face<N>.png`` (N as in the face list), at the network's size."""
+    rendered = yield from render_faces_task(analysed, plan, lock)
+    crops = {**reuse, **{index: face.crop for index, face in rendered.items()}}
+    written: list[Path] = []
+    for number, (index, crop) in enumerate(sorted(crops.items())):
+        yield Progress(f"Writing face {index + 1}", number, len(crops))
+        ok, data = cv2.imencode(".png", crop)
+        if not ok:
+            raise CodeFormerAppError(f"face {index + 1}: could not be encoded as PNG")
+        path = folder / f"{stem}_face{index + 1:02d}.png"
+        write_bytes_atomic(path, data.tobytes())
+        written.append(path)
+    return written
+
+
+def add_face_task(
+    analysed: AnalysedPhoto, box: Sequence[float], engine: Engine, lock: threading.Lock
+) -> Generator[Progress, None, AddedFace]:
+    """A face the detector missed, inside a box the user drew: its landmarks are found there."""
+    yield Progress("Looking for a face inside the box")
+    with lock:
+        detected = detect_in_box(photo_8bit_bgr(analysed.photo), box, engine.detector)
+        if detected is None:
+            raise CodeFormerAppError(
+                "No face was found inside the box. Draw it around the whole face, from the hairline to the chin."
+            )
+        index = add_face(analysed, detected)
+    return AddedFace(index, thumbnail(analysed.faces[index].crop, THUMB_SIDE))
