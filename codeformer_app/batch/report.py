@@ -10,6 +10,9 @@ from pathlib import Path
 from ..imaging import write_bytes_atomic
 from ..pipeline.restore_file import FaceReport
 
+#: The report's file name inside a batch's output folder (CLI and GUI).
+REPORT_NAME = "codeformer-report.json"
+
 
 class Status(StrEnum):
     OK = "ok"

@@ -5,14 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..batch import plan_batch
+from ..batch import REPORT_NAME, plan_batch
 from ..errors import CodeFormerAppError
 from ..pipeline.restore_file import restore_file
 from .common import EXIT_USAGE, print_error
 from .engine_options import add_processing_options, build_engine, settings_from_args
 from .run_jobs_cli import run_with_progress
-
-REPORT_NAME = "codeformer-report.json"
 
 
 def add_batch_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

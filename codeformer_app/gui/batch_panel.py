@@ -38,8 +38,7 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import GeneratorWorker
 
-from ..batch import ItemResult, Job, Status, iter_and_report, plan_batch
-from ..cli.batch_cmd import REPORT_NAME
+from ..batch import REPORT_NAME, ItemResult, Job, Status, iter_and_report, plan_batch
 from ..errors import CodeFormerAppError, OperationCancelled
 from ..imaging import OUTPUT_FORMATS
 from ..pipeline.photo import ComposeOptions
@@ -69,7 +68,7 @@ SECONDS_PER_HOUR = 3600
 
 NO_ENGINE_MESSAGE = (
     "The networks are not loaded yet, or their weights are missing. Wait until loading has finished, "
-    "or open Models... to install the weights, then press Start again."
+    "or open Tools ▸ Models to install the weights, then press Start again."
 )
 
 
@@ -285,8 +284,8 @@ class BatchPanel(QWidget):
         self.input_edit.setPlaceholderText("Folder of photos (subfolders included)")
         self.output_edit = self._named(QLineEdit(), "outputFolderEdit")
         self.output_edit.setPlaceholderText("Folder for the restored photos (same tree)")
-        self.choose_input_button = self._named(QPushButton("Choose..."), "chooseInputButton")
-        self.choose_output_button = self._named(QPushButton("Choose..."), "chooseOutputButton")
+        self.choose_input_button = self._named(QPushButton("Choose…"), "chooseInputButton")
+        self.choose_output_button = self._named(QPushButton("Choose…"), "chooseOutputButton")
 
         self.fidelity_spin = self._named(QDoubleSpinBox(), "fidelitySpin")
         self.fidelity_spin.setRange(0.0, 1.0)
@@ -482,7 +481,7 @@ class BatchPanel(QWidget):
         self._relay.face_progress.connect(self._on_face_progress, Qt.ConnectionType.QueuedConnection)
         self._run = BatchRun(request, self._host, self._relay)
         self._started_at = time.monotonic()
-        self.status_label.setText("Looking for photos...")
+        self.status_label.setText("Looking for photos…")
         self._worker = start_task(
             self._run.task,
             on_error=self._on_error,
@@ -513,7 +512,7 @@ class BatchPanel(QWidget):
         if self._run is None:
             return
         self._run.cancel.set()
-        self.status_label.setText("Cancelling...")
+        self.status_label.setText("Cancelling…")
         self.cancel_button.setEnabled(False)
 
     def _on_event(self, event: Planned | ItemResult) -> None:
@@ -531,13 +530,13 @@ class BatchPanel(QWidget):
             self.status_label.setText(f"No photos found in {self._run.request.in_dir}.")
             return
         done = f" ({planned.already_done} already done)" if planned.already_done else ""
-        self.status_label.setText(f"Restoring {planned.total} photos{done}...")
-        self.eta_label.setText("Estimating the time left...")
+        self.status_label.setText(f"Restoring {planned.total} photos{done}…")
+        self.eta_label.setText("Estimating the time left…")
 
     @Slot(str)
     def _on_file_started(self, source: str) -> None:
         self._current_name = self._name(source)
-        self.file_label.setText(f"{self._current_name}: finding faces...")
+        self.file_label.setText(f"{self._current_name}: finding faces…")
         self.file_bar.setRange(0, 0)  # busy until the number of faces is known
 
     @Slot(int, int)
@@ -594,7 +593,7 @@ class BatchPanel(QWidget):
         if run is not None and run.cancel.is_set() and handled < total:
             return f"Cancelled after {handled} of {total} files. Press Start to resume: finished files are skipped."
         if total == 0:
-            return self.status_label.text()  # "No photos found in ..."
+            return self.status_label.text()  # "No photos found in …"
         elapsed = format_duration(time.monotonic() - self._started_at)
         return f"Finished {total} files in {elapsed}. Report: {run.request.report if run else REPORT_NAME}"
 

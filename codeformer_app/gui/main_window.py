@@ -6,12 +6,11 @@ arrives with the engine (in a worker) and is imported here inside methods once i
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QRectF, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtCore import QRectF, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -32,7 +31,7 @@ from .document import FaceChoice, PhotoDocument, suggested_output
 from .engine_host import EngineHost
 from .face_list import FaceList
 from .messages import show_error
-from .settings import AppSettings, save_settings
+from .settings import DIALOG_FIELDS, AppSettings, update_settings
 from .viewer import CompareView, FaceBox, ViewMode
 from .workers import start_task
 
@@ -292,8 +291,8 @@ class MainWindow(QMainWindow):
             self.open_photo(files[0])
 
     def open_photo(self, path: Path) -> None:
-        self.settings = replace(self.settings.with_recent(path), open_folder=str(path.parent))
-        save_settings(self.settings)
+        recent = self.settings.with_recent(path).recent_files
+        self.settings = update_settings(recent_files=recent, open_folder=str(path.parent))
         self._rebuild_recent_menu()
         self._start_open(path)
 
@@ -537,8 +536,7 @@ class MainWindow(QMainWindow):
 
         def done(result: Any) -> None:
             doc.saved_to = path
-            self.settings = replace(self.settings, save_folder=str(path.parent))
-            save_settings(self.settings)
+            self.settings = update_settings(save_folder=str(path.parent))
             notes = f" ({'; '.join(result.notes)})" if result.notes else ""
             self._show_status(f"Saved {path}{notes}")
 
@@ -622,8 +620,8 @@ class MainWindow(QMainWindow):
     def apply_settings(self, settings: AppSettings) -> None:
         """Keep the new settings; the networks are rebuilt only when a choice that shapes them changed."""
         reload = _engine_choices(settings, self.weights) != _engine_choices(self.settings, self.weights)
-        self.settings = settings
-        save_settings(settings)
+        chosen = {name: getattr(settings, name) for name in DIALOG_FIELDS}
+        self.settings = update_settings(**chosen)
         if reload:
             self.start_engine()
 
@@ -685,21 +683,22 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.batch_panel is not None and self.batch_panel.is_running:
+            event.ignore()
             answer = QMessageBox.question(
                 self, "Batch running", "A batch is running. Stop it and quit? Finished files are kept."
             )
-            if answer != QMessageBox.StandardButton.Yes:
-                event.ignore()
-                return
-            self.batch_panel.cancel()
+            if answer == QMessageBox.StandardButton.Yes:
+                # Close for real once the batch has stopped and written its report.
+                self.batch_panel.run_finished.connect(lambda _results: self.close())
+                self.batch_panel.cancel()
+            return
         self._cancel_render()
         for worker in list(self._busy_workers):
             worker.quit()
-        save_settings(replace(self.settings, fidelity=self.fidelity))
+        if self.model_manager is not None:
+            self.model_manager.cancel()  # a download keeps its .part file and resumes next time
+        update_settings(fidelity=self.fidelity)  # the last slider position is the next photo's default
         super().closeEvent(event)
-
-    def open_folder(self, folder: Path) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
 
 def _xywh(box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:

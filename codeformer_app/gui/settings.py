@@ -22,6 +22,10 @@ SAME_FORMAT = ""
 UPSCALE_CHOICES = (1, 2, 3, 4)
 
 
+#: The fields the Settings dialog edits (the others are remembered as the app is used).
+DIALOG_FIELDS = ("device", "threads", "detector", "fidelity", "upscale", "parsing", "output_format", "quality")
+
+
 def default_threads() -> int:
     """All cores but one, so the window stays responsive while the network runs."""
     return max(1, (os.cpu_count() or 2) - 1)
@@ -99,3 +103,10 @@ def save_settings(settings: AppSettings, store: QSettings | None = None) -> None
         value = getattr(settings, f.name)
         store.setValue(f.name, list(value) if isinstance(value, tuple) else value)
     store.sync()
+
+
+def update_settings(**changes: object) -> AppSettings:
+    """Change some fields of the stored settings, keeping what other panels stored meanwhile."""
+    settings = replace(load_settings(), **changes).checked()
+    save_settings(settings)
+    return settings
