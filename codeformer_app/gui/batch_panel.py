@@ -338,6 +338,7 @@ class BatchPanel(QWidget):
 
         options_box = QGroupBox("Options")
         options = QFormLayout(options_box)
+        options.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         options.addRow("Fidelity:", self.fidelity_spin)
         options.addRow("Output format:", self.format_combo)
         options.addRow("Quality:", self.quality_spin)
