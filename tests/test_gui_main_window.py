@@ -317,3 +317,57 @@ def test_without_weights_the_model_manager_is_shown(qtbot) -> None:
     win.model_manager.close()
     win.close()
     WorkerBase.await_workers(WAIT_MS)
+
+
+def test_the_newest_open_wins(qtbot, window: MainWindow, astronaut_file: Path, tmp_path: Path) -> None:
+    coffee = write_image(tmp_path / "coffee.png", coffee_bgr())
+    window.open_photo(astronaut_file)
+    window.open_photo(coffee)  # asked for last: it must end up open, whichever finishes first
+    qtbot.waitUntil(lambda: window.document is not None, timeout=WAIT_MS)
+    settle(qtbot, window)
+    assert window.document.source == coffee
+    assert window.settings.recent_files[0] == str(coffee)
+
+
+def test_space_on_a_face_checkbox_ticks_it_and_does_not_switch_the_view(
+    qtbot, window: MainWindow, astronaut_file: Path
+) -> None:
+    open_and_settle(qtbot, window, astronaut_file)
+    box = window.face_list.rows[0].include
+    box.setFocus()
+    qtbot.waitUntil(box.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(box, Qt.Key.Key_Space)
+    assert not box.isChecked()
+    assert window.viewer.mode is ViewMode.SPLIT
+    window.viewer.setFocus()
+    qtbot.waitUntil(window.viewer.hasFocus, timeout=WAIT_MS)
+    qtbot.keyClick(window.viewer, Qt.Key.Key_B)
+    assert window.viewer.mode is ViewMode.BEFORE
+
+
+def test_closing_during_a_save_finishes_the_file_first(
+    qtbot, window: MainWindow, astronaut_file: Path, tmp_path: Path
+) -> None:
+    open_and_settle(qtbot, window, astronaut_file)
+    target = tmp_path / "restored.png"
+    window.save_to(target)
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
+    assert target.is_file() and read_photo(target).size == read_photo(astronaut_file).size
+
+
+def test_new_networks_analyse_the_open_photo_again(qtbot, window: MainWindow, astronaut_file: Path) -> None:
+    open_and_settle(qtbot, window, astronaut_file)
+    engine = tiny_engine(seed=1)
+    window.host.set_engine(engine)
+    qtbot.waitUntil(lambda: window.document.analysed.encodings.model is engine.model, timeout=WAIT_MS)
+    settle(qtbot, window)
+    assert window.document.source == astronaut_file
+    assert set(window.document.rendered) == set(range(window.document.face_count))
+
+
+def test_save_as_adds_the_chosen_formats_extension() -> None:
+    from codeformer_app.gui.main_window import SAVE_FILTERS, _with_format_suffix
+
+    assert _with_format_suffix(Path("/out/photo"), SAVE_FILTERS["jpg"]) == Path("/out/photo.jpg")
+    assert _with_format_suffix(Path("/out/photo.tif"), SAVE_FILTERS["jpg"]) == Path("/out/photo.tif")

@@ -127,6 +127,23 @@ def test_one_shot_budget_keeps_only_the_latest_encoding(tmp_path: Path, detector
     assert cache.cached_bytes() == encoding_bytes(cache.get(len(analysed.faces) - 1))
 
 
+def test_over_budget_repeated_renders_re_encode_only_the_faces_beyond_it(tmp_path: Path, detector, model) -> None:
+    """Slider moves render all faces in order again and again; the faces that fit stay encoded."""
+    from codeformer_app.pipeline.encodings import encoding_bytes
+
+    photo = read_photo(save_png(lfw_face_grid().image_bgr, tmp_path / "group.png"))
+    analysed = analyse_photo(photo, model, detector)
+    faces = len(analysed.faces)
+    one = encoding_bytes(analysed.encodings.get(0))
+    kept = 5
+    analysed.encodings.budget_bytes = kept * one
+    render_faces(analysed, 0.5)
+    assert analysed.encodings.encode_count == faces
+    for fidelity in (0.6, 0.7):
+        render_faces(analysed, fidelity)
+    assert analysed.encodings.encode_count == faces + 2 * (faces - (kept - 1))
+
+
 def test_a_hundred_faces_in_one_photo(tmp_path: Path, detector, model) -> None:
     from photo_samples import grid_photo, lfw_crops
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,11 +15,6 @@ from .settings import APPLICATION, ORGANIZATION, load_settings
 from .workers import configure_thread_pool
 
 ICON_PATH = Path(__file__).resolve().parents[2] / "resources" / "codeformer-app.svg"
-
-
-def add_gui_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("files", nargs="*", type=Path, metavar="FILE", help="photos (or a folder) to open")
-    parser.add_argument("--weights", type=Path, metavar="FILE", help="CodeFormer weights file to use")
 
 
 def app_icon() -> QIcon:
@@ -56,11 +50,10 @@ def run(files: Sequence[Path] = (), weights: Path | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``codeformer-app-gui``: the GUI entry point (same arguments as ``codeformer-app gui``)."""
-    parser = argparse.ArgumentParser(prog="codeformer-app-gui", description="CodeFormer App, the desktop window.")
-    add_gui_arguments(parser)
-    args = parser.parse_args(argv)
-    return run(args.files, args.weights)
+    """``codeformer-app-gui``: the same as ``codeformer-app gui`` (one parser, in ``cli/gui_cmd.py``)."""
+    from ..cli.main import main as cli_main
+
+    return cli_main(["gui", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -551,7 +551,6 @@ class BatchPanel(QWidget):
         _set_bar(self.overall_bar, len(self._results), self._planned.total)
         if result.status is Status.FAILED:
             self._add_failure(result)
-        if result.status is Status.FAILED:
             _set_bar(self.file_bar, 0, 1)  # it may have failed before its faces were counted (still "busy")
             self.file_label.setText(f"{self._name(result.input)}: failed")
         self.summary_label.setText(summary_text(self._results))

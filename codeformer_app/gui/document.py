@@ -43,6 +43,10 @@ class PhotoDocument:
     saved_to: Path | None = None
 
     def __post_init__(self) -> None:
+        self.sync_choices()
+
+    def sync_choices(self) -> None:
+        """A choice for every face, also for faces added since (a box the user drew)."""
         while len(self.choices) < len(self.analysed.faces):
             self.choices.append(FaceChoice())
 

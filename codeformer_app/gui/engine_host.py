@@ -68,8 +68,9 @@ class EngineHost(QObject):
         )
 
     def set_engine(self, engine: Engine) -> None:
-        with self.lock:
-            self.engine = engine
+        # No lock: tasks take the engine when they start, and waiting here for a batch's file would freeze
+        # the window.
+        self.engine = engine
         _freeze_long_lived_objects()
         self.ready.emit()
 
@@ -79,7 +80,7 @@ def _freeze_long_lived_objects() -> None:
 
     A full collection walks every tracked object while holding the GIL: with PyTorch loaded that took up to
     230 ms here, and whichever thread triggers it stalls the event loop too. Frozen objects are never scanned
-    again, so later collections only walk what the photo work creates.
+    again, so later collections only walk what the photo work creates. (No collection first: that would be one
+    such stall itself.)
     """
-    gc.collect()
     gc.freeze()

@@ -6,11 +6,12 @@ arrives with the engine (in a worker) and is imported here inside methods once i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRectF, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QImage, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -26,8 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..imaging import FORMAT_SUFFIXES, format_name
-from .document import FaceChoice, PhotoDocument, suggested_output
+from .document import PhotoDocument, suggested_output
 from .engine_host import EngineHost
 from .face_list import FaceList
 from .messages import show_error
@@ -38,17 +38,22 @@ from .workers import start_task
 if TYPE_CHECKING:
     from superqt.utils import GeneratorWorker
 
+    from ..imaging import Photo
     from .batch_panel import BatchPanel
     from .model_manager import ModelManagerDialog
     from .tasks import AddedFace, OpenedPhoto, Progress, RenderOutput
 
 APP_TITLE = "CodeFormer App"
+#: The name an image pasted from the clipboard goes by (and is saved under, with -restored).
+PASTED_NAME = "pasted.png"
 #: Slider positions per unit of fidelity (the slider is an integer widget).
 SLIDER_STEPS = 100
 #: Quiet time after the last slider move before a render starts (the newest value wins).
 RENDER_DEBOUNCE_MS = 120
 #: How long a status message stays.
 STATUS_MS = 8000
+#: Formats whose quality setting applies.
+LOSSY_FORMATS = ("jpg", "webp")
 OPEN_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp);;All files (*)"
 SAVE_FILTERS = {
     "png": "PNG image (*.png)",
@@ -58,6 +63,15 @@ SAVE_FILTERS = {
 }
 
 
+@dataclass(frozen=True)
+class OpenRequest:
+    source: Path | Photo
+    """A file, or a photo already in memory (pasted, or the open photo analysed again)."""
+    path: Path | None
+    """The file it came from, if any."""
+    name: str
+
+
 def _engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, Any]:
     """``EngineSpec`` fields from the settings, as plain values (see ``EngineHost.load``)."""
     return {
@@ -65,13 +79,35 @@ def _engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, An
         "device": settings.device,
         "detector": settings.detector,
         "parsing": settings.parsing,
-        "upscaler": settings.upscale > 1,
+        "upscaler": True,  # when installed: a save or a batch may ask for 2-4x whatever the settings say
         "threads": settings.thread_count(),
     }
 
 
+def _with_format_suffix(path: Path, selected_filter: str) -> Path:
+    """A name typed without a usable ending gets the one of the format chosen in the dialog."""
+    if _format_for(path) is not None:
+        return path
+    for fmt, name in SAVE_FILTERS.items():
+        if name == selected_filter:
+            return path.with_name(f"{path.name}.{fmt}")
+    return path
+
+
+def _write_options(fmt: str, source_format: str, settings: AppSettings) -> tuple[str | None, int | None]:
+    """(format, quality) for ``write_photo``. Saving in the photo's own format with no format forced in the
+    settings passes None for both, so the source's encoding (e.g. its JPEG tables) is reused."""
+    from ..imaging import format_name
+
+    if format_name(fmt) == source_format and not settings.output_format:
+        return None, None
+    return fmt, settings.quality if fmt in LOSSY_FORMATS else None
+
+
 def _format_for(path: Path) -> str | None:
     """``png|jpg|webp|tif`` from a file name, or None if the ending is not one we write."""
+    from ..imaging import FORMAT_SUFFIXES, format_name
+
     suffix = path.suffix.lower()
     for fmt in SAVE_FILTERS:
         if suffix in FORMAT_SUFFIXES[format_name(fmt)]:
@@ -87,10 +123,15 @@ class MainWindow(QMainWindow):
         self.document: PhotoDocument | None = None
         self.host = EngineHost(self)
         self.rendering = False
-        self._pending_open: Path | Any | None = None
+        self._pending_open: OpenRequest | None = None
+        self._pending_batch_folder: Path | None = None
+        self._open_worker: GeneratorWorker | None = None
+        self._open_generation = 0
+        self._close_when_idle = False
         self._render_worker: GeneratorWorker | None = None
         self._render_generation = 0
         self._busy_workers: set[GeneratorWorker] = set()
+        self._writers: set[GeneratorWorker] = set()
         self.batch_panel: BatchPanel | None = None
         self.model_manager: ModelManagerDialog | None = None
 
@@ -199,9 +240,14 @@ class MainWindow(QMainWindow):
         }
         for act in self.mode_actions.values():
             act.setCheckable(True)
+        view_keys = [*self.mode_actions.values()]
         self.mode_actions[ViewMode.SPLIT].setChecked(True)
         self.toggle_action = action("&Toggle before/after", self.toggle_before_after, "Space", "toggleAction")
         self.draw_action = action("&Mark a missed face…", self.start_drawing_box, "D", "drawAction")
+        # Single keys act only while the photo view has the focus: elsewhere they are typing or ticking boxes.
+        for act in [*view_keys, self.toggle_action, self.draw_action]:
+            act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            self.viewer.addAction(act)
         self.models_action = action("&Models…", self.show_model_manager, None, "modelsAction")
         self.settings_action = action("&Settings…", self.show_settings, QKeySequence.StandardKey.Preferences)
         self.batch_action = action("&Batch folder…", self.show_batch, None, "batchAction")
@@ -250,6 +296,11 @@ class MainWindow(QMainWindow):
         self._show_status(f"Ready ({device}). Drop a photo onto the window, or use File ▸ Open.")
         self._ensure_batch_panel()
         pending, self._pending_open = self._pending_open, None
+        doc = self.document
+        stale = doc is not None and engine is not None and doc.analysed.encodings.model is not engine.model
+        if pending is None and stale:
+            # New networks (device, detector ... changed): the open photo is analysed again with them.
+            pending = OpenRequest(doc.analysed.photo, doc.source, doc.name)
         if pending is not None:
             self._start_open(pending)
 
@@ -266,7 +317,8 @@ class MainWindow(QMainWindow):
             show_error(self, "Could not load the networks", error)
 
     def _weights_changed(self) -> None:
-        if self.host.engine is None and not self.host.loading:
+        """Weights were downloaded or imported: load again, so that new optional networks are used too."""
+        if not self.host.loading:
             self.start_engine()
 
     # -- opening ---------------------------------------------------------------------------------------------
@@ -286,30 +338,37 @@ class MainWindow(QMainWindow):
             else:
                 self._pending_batch_folder = folders[0]
         if files:
-            if len(files) > 1:
-                self._show_status(f"{len(files)} files dropped: {files[0].name} is open; use Batch for many.")
             self.open_photo(files[0])
+            if len(files) > 1:
+                self._show_status(f"{len(files)} files dropped: {files[0].name} is opening; use Batch for many.")
 
     def open_photo(self, path: Path) -> None:
-        recent = self.settings.with_recent(path).recent_files
-        self.settings = update_settings(recent_files=recent, open_folder=str(path.parent))
-        self._rebuild_recent_menu()
-        self._start_open(path)
+        self._start_open(OpenRequest(path, path, path.name))
 
     def paste_image(self) -> None:
         image = QApplication.clipboard().image()
         if image.isNull():
             self._show_status("The clipboard holds no image.")
             return
+        self.open_image(image)
+
+    def open_image(self, image: QImage) -> None:
+        """An image that is not a file (pasted, or dropped from another program)."""
         from ..imaging import photo_from_pixels
         from .qimages import qimage_to_bgr
 
         color, alpha = qimage_to_bgr(image)
-        self._start_open(photo_from_pixels(color, alpha, "pasted.png"))
+        self._start_open(OpenRequest(photo_from_pixels(color, alpha, PASTED_NAME), None, PASTED_NAME))
 
-    def _start_open(self, source: Path | Any) -> None:
+    def _start_open(self, request: OpenRequest) -> None:
+        """Open in the background; a newer open makes an older one's result be dropped."""
+        self._open_generation += 1
+        generation = self._open_generation
+        if self._open_worker is not None:
+            self._open_worker.quit()
+            self._open_worker = None
         if self.host.engine is None:
-            self._pending_open = source
+            self._pending_open = request
             self._show_status("The photo opens as soon as the networks are loaded…")
             if not self.host.loading:
                 self.start_engine()
@@ -317,20 +376,28 @@ class MainWindow(QMainWindow):
         from ..detection import DetectionOptions
         from .tasks import open_task
 
-        self._run(
+        def opened(result: OpenedPhoto) -> None:
+            if generation == self._open_generation:
+                self._opened(request, result)
+
+        self._open_worker = self._run(
             "Opening",
             open_task,
-            source,
+            request.source,
             self.host.engine,
             self.host.lock,
             DetectionOptions(),
-            on_done=lambda opened: self._opened(source, opened),
-            error_title=f"Could not open {getattr(source, 'name', 'the image')}",
+            on_done=opened,
+            error_title=f"Could not open {request.name}",
         )
 
-    def _opened(self, source: Path | Any, opened: OpenedPhoto) -> None:
-        path = source if isinstance(source, Path) else None
-        name = path.name if path is not None else "pasted.png"
+    def _opened(self, request: OpenRequest, opened: OpenedPhoto) -> None:
+        self._open_worker = None
+        path, name = request.path, request.name
+        if path is not None:
+            recent = self.settings.with_recent(path).recent_files
+            self.settings = update_settings(recent_files=recent, open_folder=str(path.parent))
+            self._rebuild_recent_menu()
         self._cancel_render()
         self.document = PhotoDocument(opened.analysed, path, name)
         self.setWindowTitle(f"{name} — {APP_TITLE}")
@@ -377,13 +444,14 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc is None:
             return
+        shown = min(len(doc.analysed.faces), len(doc.choices))  # a face being added has no choice yet
         boxes = [
             FaceBox(QRectF(*_xywh(face.detected.box)), choice.included)
-            for face, choice in zip(doc.analysed.faces, doc.choices, strict=True)
+            for face, choice in zip(doc.analysed.faces[:shown], doc.choices[:shown], strict=True)
         ]
         self.viewer.set_boxes(boxes, self.viewer.selected)
         included = len(doc.included())
-        self.faces_label.setText(f"<b>Faces</b>: {doc.face_count} found, {included} restored")
+        self.faces_label.setText(f"<b>Faces</b>: {shown} found, {included} restored")
 
     def _face_clicked(self, index: int) -> None:
         self.face_list.setCurrentRow(index)
@@ -416,8 +484,9 @@ class MainWindow(QMainWindow):
     def _face_added(self, doc: PhotoDocument, added: AddedFace) -> None:
         if doc is not self.document:
             return
-        doc.choices.append(FaceChoice())
-        self.face_list.add_face(added.thumb, self.fidelity)
+        doc.sync_choices()
+        while self.face_list.count() <= added.index:
+            self.face_list.add_face(added.thumb, self.fidelity)
         self._refresh_faces()
         self.face_list.setCurrentRow(added.index)
         self._show_status(f"Face {added.index + 1} added.")
@@ -425,8 +494,11 @@ class MainWindow(QMainWindow):
 
     # -- rendering -------------------------------------------------------------------------------------------
     def request_render(self) -> None:
-        """Render soon: each new request restarts the wait, so only the newest setting is rendered."""
+        """Render soon: each new request restarts the wait, so only the newest setting is rendered; a render
+        still running for an older setting is stopped now and its result dropped."""
         if self.document is not None:
+            self._cancel_render()
+            self._render_generation += 1
             self._render_timer.start()
             self._set_rendering(True)
 
@@ -459,7 +531,8 @@ class MainWindow(QMainWindow):
             if generation == self._render_generation:
                 self._render_worker = None
                 self._set_rendering(False)
-                self.progress.setVisible(False)
+                if not self._busy_workers:
+                    self.progress.setVisible(False)
 
         self._render_worker = start_task(
             preview_task,
@@ -477,7 +550,12 @@ class MainWindow(QMainWindow):
     @property
     def busy(self) -> bool:
         """A render is pending or running, or another task (open, save, export, marking a face) is."""
-        return self.rendering or self._render_worker is not None or bool(self._busy_workers)
+        return (
+            self.rendering
+            or self._render_timer.isActive()
+            or self._render_worker is not None
+            or bool(self._busy_workers)
+        )
 
     def _cancel_render(self) -> None:
         if self._render_worker is not None:
@@ -506,11 +584,13 @@ class MainWindow(QMainWindow):
         suffix = f".{fmt}" if fmt else None
         folder = Path(self.settings.save_folder) if self.settings.save_folder else None
         suggested = suggested_output(doc.source, doc.name, folder, suffix)
+        if _format_for(suggested) is None:  # e.g. a BMP photo: offer PNG, which keeps every pixel
+            suggested = suggested.with_suffix(".png")
         filters = ";;".join(SAVE_FILTERS.values())
-        chosen = SAVE_FILTERS.get(_format_for(suggested) or "png", "")
-        path, _ = QFileDialog.getSaveFileName(self, "Save the restored photo", str(suggested), filters, chosen)
+        chosen = SAVE_FILTERS[_format_for(suggested) or "png"]
+        path, selected = QFileDialog.getSaveFileName(self, "Save the restored photo", str(suggested), filters, chosen)
         if path:
-            self.save_to(Path(path))
+            self.save_to(_with_format_suffix(Path(path), selected))
 
     def save_to(self, path: Path) -> None:
         """Write the restored photo (full quality: upscale and ParseNet mask as set) to ``path``, atomically."""
@@ -528,11 +608,9 @@ class MainWindow(QMainWindow):
         from ..pipeline.photo import ComposeOptions
         from .tasks import save_task
 
-        source_fmt = doc.analysed.photo.info.format
-        keep_format = format_name(fmt) == source_fmt and not self.settings.output_format
+        fmt, quality = _write_options(fmt, doc.analysed.photo.info.format, self.settings)
         fidelity = self.fidelity
         options = ComposeOptions(upscale=self.settings.upscale, feather=DEFAULT_FEATHER)
-        quality = self.settings.quality if fmt in ("jpg", "webp") and not keep_format else None
 
         def done(result: Any) -> None:
             doc.saved_to = path
@@ -547,13 +625,14 @@ class MainWindow(QMainWindow):
             doc.to_render(fidelity),
             doc.reusable(fidelity),
             path,
-            None if keep_format else fmt,
+            fmt,
             quality,
             options,
             engine,
             self.host.lock,
             on_done=done,
             error_title=f"Could not save {path.name}",
+            writes=True,
         )
 
     def choose_export_folder(self) -> None:
@@ -580,6 +659,7 @@ class MainWindow(QMainWindow):
             self.host.lock,
             on_done=lambda paths: self._show_status(f"Exported {len(paths)} face(s) to {folder}"),
             error_title="Could not export the faces",
+            writes=True,
         )
 
     # -- other panels ----------------------------------------------------------------------------------------
@@ -592,7 +672,7 @@ class MainWindow(QMainWindow):
         index = self.tabs.indexOf(self.batch_placeholder)
         self.tabs.removeTab(index)
         self.tabs.insertTab(index, self.batch_panel, "Batch")
-        folder = getattr(self, "_pending_batch_folder", None)
+        folder, self._pending_batch_folder = self._pending_batch_folder, None
         if folder is not None:
             self.batch_panel.set_input_folder(folder)
 
@@ -621,6 +701,8 @@ class MainWindow(QMainWindow):
         """Keep the new settings; the networks are rebuilt only when a choice that shapes them changed."""
         reload = _engine_choices(settings, self.weights) != _engine_choices(self.settings, self.weights)
         chosen = {name: getattr(settings, name) for name in DIALOG_FIELDS}
+        if settings.fidelity != self.settings.fidelity:
+            self.slider.setValue(round(settings.fidelity * SLIDER_STEPS))
         self.settings = update_settings(**chosen)
         if reload:
             self.start_engine()
@@ -634,14 +716,18 @@ class MainWindow(QMainWindow):
         self.set_view_mode(ViewMode.AFTER if self.viewer.mode is ViewMode.BEFORE else ViewMode.BEFORE)
 
     # -- plumbing --------------------------------------------------------------------------------------------
-    def _run(self, label: str, task, *args: Any, on_done, error_title: str) -> GeneratorWorker:
-        """Run a task with its progress in the status bar and its errors in a dialog."""
+    def _run(self, label: str, task, *args: Any, on_done, error_title: str, writes: bool = False) -> GeneratorWorker:
+        """Run a task with its progress in the status bar and its errors in a dialog. ``writes``: the task
+        writes files, so closing the window waits for it."""
         self._show_status(f"{label}…")
 
         def finished() -> None:
             self._busy_workers.discard(worker)
+            self._writers.discard(worker)
             if not self._busy_workers and self._render_worker is None:
                 self.progress.setVisible(False)
+            if self._close_when_idle and not self._writers:
+                self.close()
 
         worker = start_task(
             task,
@@ -652,7 +738,13 @@ class MainWindow(QMainWindow):
             on_finished=finished,
         )
         self._busy_workers.add(worker)
+        if writes:
+            self._writers.add(worker)
         return worker
+
+    @property
+    def _writing(self) -> bool:
+        return bool(self._writers)
 
     def _task_failed(self, title: str, error: Exception) -> None:
         self._show_status(title)
@@ -677,8 +769,9 @@ class MainWindow(QMainWindow):
         if paths:
             self.open_paths(paths)
         elif mime.hasImage():
-            QApplication.clipboard().setImage(mime.imageData())
-            self.paste_image()
+            self.open_image(mime.imageData())
+        elif mime.hasUrls():
+            self._show_status("Only files on this computer can be opened; save the image first, then drop it.")
         event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -691,6 +784,12 @@ class MainWindow(QMainWindow):
                 # Close for real once the batch has stopped and written its report.
                 self.batch_panel.run_finished.connect(lambda _results: self.close())
                 self.batch_panel.cancel()
+            return
+        if self._writing:
+            # A save or export is writing: let it finish, then close (quitting it would lose the file).
+            event.ignore()
+            self._close_when_idle = True
+            self._show_status("Finishing the save, then closing…")
             return
         self._cancel_render()
         for worker in list(self._busy_workers):

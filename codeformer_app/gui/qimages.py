@@ -6,19 +6,19 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QImage
 
+from ..imaging import to_8bit
+
 #: Side of the face thumbnails in the face list, in pixels.
 THUMB_SIDE = 72
-#: 16-bit samples shown on an 8-bit screen: 65535 / 257 = 255.
-_SCALE_16_TO_8 = 257
 
 
 def bgr_to_qimage(image: np.ndarray) -> QImage:
-    """A QImage that owns a copy of the pixels of an (H, W, 3) BGR uint8/uint16 array."""
-    if image.dtype == np.uint16:
-        image = (image // _SCALE_16_TO_8).astype(np.uint8)
-    image = np.ascontiguousarray(image)
+    """A QImage (32-bit RGB, the screen's own layout: turning it into a QPixmap costs no conversion on the GUI
+    thread) holding a copy of the pixels of an (H, W, 3) BGR uint8/uint16 array."""
+    image = np.ascontiguousarray(to_8bit(image) if image.dtype == np.uint16 else image)
     height, width = image.shape[:2]
-    return QImage(image.data, width, height, image.strides[0], QImage.Format.Format_BGR888).copy()
+    packed = QImage(image.data, width, height, image.strides[0], QImage.Format.Format_BGR888)
+    return packed.convertToFormat(QImage.Format.Format_RGB32)
 
 
 def qimage_to_bgr(image: QImage) -> tuple[np.ndarray, np.ndarray | None]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -15,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..detection import DETECTOR_NAMES
+from ..detection import DETECTOR_NAMES, available_detectors
 from ..device import DEVICE_CHOICES
 from ..imaging import OUTPUT_FORMATS
 from .settings import SAME_FORMAT, UPSCALE_CHOICES, AppSettings, default_threads
@@ -35,6 +36,7 @@ class SettingsDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle("Settings — CodeFormer App")
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose, True)
         self._settings = settings
 
         self.device = QComboBox()
@@ -46,9 +48,11 @@ class SettingsDialog(QDialog):
         self.threads.setSpecialValueText(f"Automatic ({default_threads()})")
         self.threads.setValue(settings.threads)
         self.detector = QComboBox()
-        for name in DETECTOR_NAMES:
+        offered = [name for name in DETECTOR_NAMES if name in available_detectors() or name == settings.detector]
+        for name in offered:
             self.detector.addItem(DETECTOR_LABELS.get(name, name), name)
-        self.detector.setCurrentIndex(DETECTOR_NAMES.index(settings.detector))
+        self.detector.setCurrentIndex(offered.index(settings.detector))
+        self.detector.setToolTip("RetinaFace is offered once its weights are installed (Tools ▸ Models)")
         self.fidelity = QDoubleSpinBox()
         self.fidelity.setRange(0.0, 1.0)
         self.fidelity.setSingleStep(0.05)

@@ -55,7 +55,8 @@ class CompareView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._before: QPixmap | None = None
         self._after: QPixmap | None = None
-        self._scaled: tuple[float, QPixmap | None, QPixmap | None] | None = None
+        self._scaled: dict[str, tuple[float, QPixmap]] = {}
+        """Per side, a copy scaled to the current zoom (below 100%)."""
         self.zoom = 1.0
         self.origin = QPointF(0, 0)
         """Where the photo's top-left pixel lies in widget coordinates."""
@@ -78,13 +79,13 @@ class CompareView(QWidget):
         """A new photo: both sides (after may be None until rendered); the view fits it."""
         self._before = QPixmap.fromImage(before) if before is not None else None
         self._after = QPixmap.fromImage(after) if after is not None else None
-        self._scaled = None
+        self._scaled = {}
         self.boxes, self.selected = [], None
         self.fit()
 
     def set_after(self, after: QImage | None) -> None:
         self._after = QPixmap.fromImage(after) if after is not None else None
-        self._scaled = None
+        self._scaled.pop("after", None)  # the before side's scaled copy stays valid
         self.update()
 
     def set_boxes(self, boxes: list[FaceBox], selected: int | None = None) -> None:
@@ -164,15 +165,18 @@ class CompareView(QWidget):
         """Below 100% the photos are drawn from copies scaled once per zoom level (smooth, and quick to paint)."""
         if self.zoom >= 1.0:
             return self._before, self._after
-        if self._scaled is None or self._scaled[0] != self.zoom:
+        return self._scaled_copy("before", self._before), self._scaled_copy("after", self._after)
+
+    def _scaled_copy(self, side: str, pixmap: QPixmap | None) -> QPixmap | None:
+        if pixmap is None:
+            return None
+        cached = self._scaled.get(side)
+        if cached is None or cached[0] != self.zoom:
             size = self.photo_size * self.zoom
             mode = Qt.TransformationMode.SmoothTransformation
-
-            def scaled(pixmap: QPixmap | None) -> QPixmap | None:
-                return None if pixmap is None else pixmap.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio, mode)
-
-            self._scaled = (self.zoom, scaled(self._before), scaled(self._after))
-        return self._scaled[1], self._scaled[2]
+            cached = (self.zoom, pixmap.scaled(size, Qt.AspectRatioMode.IgnoreAspectRatio, mode))
+            self._scaled[side] = cached
+        return cached[1]
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)

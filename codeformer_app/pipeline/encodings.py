@@ -25,7 +25,8 @@ def encoding_bytes(encoded: Encoded) -> int:
 
 
 class EncodingCache:
-    """Encodes each face crop on first use and keeps the result within a memory budget."""
+    """Encodes each face crop on first use and keeps the result within a memory budget (the order of the
+    cache is the order of encoding)."""
 
     def __init__(self, model: CodeFormer, crops: Sequence[np.ndarray], budget_bytes: int = DEFAULT_BUDGET_BYTES):
         self.model = model
@@ -45,7 +46,6 @@ class EncodingCache:
 
     def get(self, index: int) -> Encoded:
         if index in self._cache:
-            self._cache.move_to_end(index)
             return self._cache[index]
         size = self.model.config.img_size
         batch = faces_to_tensor([fit_square(self.crops[index], size)]).to(self.model.position_emb.device)
@@ -59,8 +59,17 @@ class EncodingCache:
         return sum(encoding_bytes(e) for e in self._cache.values())
 
     def _trim(self) -> None:
+        """Over budget, drop the most recently encoded faces other than the newest.
+
+        Renders go through the faces in order, again and again (each slider move). Dropping the least recently
+        used would then drop every face just before it is needed, re-encoding all of them each pass; keeping the
+        first faces encoded and letting one slot rotate re-encodes only the faces beyond the budget.
+        """
         while len(self._cache) > 1 and self.cached_bytes() > self.budget_bytes:
-            self._cache.popitem(last=False)
+            newest = next(reversed(self._cache))
+            self._cache.move_to_end(newest, last=False)
+            self._cache.popitem(last=True)
+            self._cache.move_to_end(newest, last=True)
 
 
 def render(cache: EncodingCache, index: int, fidelity: float, grey: bool = False) -> np.ndarray:
