@@ -367,7 +367,7 @@ def test_new_networks_analyse_the_open_photo_again(qtbot, window: MainWindow, as
 
 
 def test_save_as_adds_the_chosen_formats_extension() -> None:
-    from codeformer_app.gui.main_window import SAVE_FILTERS, _with_format_suffix
+    from codeformer_app.gui.save_formats import SAVE_FILTERS, with_format_suffix
 
-    assert _with_format_suffix(Path("/out/photo"), SAVE_FILTERS["jpg"]) == Path("/out/photo.jpg")
-    assert _with_format_suffix(Path("/out/photo.tif"), SAVE_FILTERS["jpg"]) == Path("/out/photo.tif")
+    assert with_format_suffix(Path("/out/photo"), SAVE_FILTERS["jpg"]) == Path("/out/photo.jpg")
+    assert with_format_suffix(Path("/out/photo.tif"), SAVE_FILTERS["jpg"]) == Path("/out/photo.tif")

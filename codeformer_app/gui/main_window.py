@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from . import save_formats
 from .document import PhotoDocument, suggested_output
 from .engine_host import EngineHost
 from .face_list import FaceList
@@ -50,17 +51,7 @@ PASTED_NAME = "pasted.png"
 SLIDER_STEPS = 100
 #: Quiet time after the last slider move before a render starts (the newest value wins).
 RENDER_DEBOUNCE_MS = 120
-#: How long a status message stays.
-STATUS_MS = 8000
-#: Formats whose quality setting applies.
-LOSSY_FORMATS = ("jpg", "webp")
 OPEN_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp);;All files (*)"
-SAVE_FILTERS = {
-    "png": "PNG image (*.png)",
-    "jpg": "JPEG image (*.jpg *.jpeg)",
-    "webp": "WebP image (*.webp)",
-    "tif": "TIFF image (*.tif *.tiff)",
-}
 
 
 @dataclass(frozen=True)
@@ -82,37 +73,6 @@ def _engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, An
         "upscaler": True,  # when installed: a save or a batch may ask for 2-4x whatever the settings say
         "threads": settings.thread_count(),
     }
-
-
-def _with_format_suffix(path: Path, selected_filter: str) -> Path:
-    """A name typed without a usable ending gets the one of the format chosen in the dialog."""
-    if _format_for(path) is not None:
-        return path
-    for fmt, name in SAVE_FILTERS.items():
-        if name == selected_filter:
-            return path.with_name(f"{path.name}.{fmt}")
-    return path
-
-
-def _write_options(fmt: str, source_format: str, settings: AppSettings) -> tuple[str | None, int | None]:
-    """(format, quality) for ``write_photo``. Saving in the photo's own format with no format forced in the
-    settings passes None for both, so the source's encoding (e.g. its JPEG tables) is reused."""
-    from ..imaging import format_name
-
-    if format_name(fmt) == source_format and not settings.output_format:
-        return None, None
-    return fmt, settings.quality if fmt in LOSSY_FORMATS else None
-
-
-def _format_for(path: Path) -> str | None:
-    """``png|jpg|webp|tif`` from a file name, or None if the ending is not one we write."""
-    from ..imaging import FORMAT_SUFFIXES, format_name
-
-    suffix = path.suffix.lower()
-    for fmt in SAVE_FILTERS:
-        if suffix in FORMAT_SUFFIXES[format_name(fmt)]:
-            return fmt
-    return None
 
 
 class MainWindow(QMainWindow):
@@ -584,13 +544,13 @@ class MainWindow(QMainWindow):
         suffix = f".{fmt}" if fmt else None
         folder = Path(self.settings.save_folder) if self.settings.save_folder else None
         suggested = suggested_output(doc.source, doc.name, folder, suffix)
-        if _format_for(suggested) is None:  # e.g. a BMP photo: offer PNG, which keeps every pixel
+        if save_formats.format_for(suggested) is None:  # e.g. a BMP photo: offer PNG, which keeps every pixel
             suggested = suggested.with_suffix(".png")
-        filters = ";;".join(SAVE_FILTERS.values())
-        chosen = SAVE_FILTERS[_format_for(suggested) or "png"]
+        filters = ";;".join(save_formats.SAVE_FILTERS.values())
+        chosen = save_formats.SAVE_FILTERS[save_formats.format_for(suggested) or "png"]
         path, selected = QFileDialog.getSaveFileName(self, "Save the restored photo", str(suggested), filters, chosen)
         if path:
-            self.save_to(_with_format_suffix(Path(path), selected))
+            self.save_to(save_formats.with_format_suffix(Path(path), selected))
 
     def save_to(self, path: Path) -> None:
         """Write the restored photo (full quality: upscale and ParseNet mask as set) to ``path``, atomically."""
@@ -600,7 +560,7 @@ class MainWindow(QMainWindow):
         if doc.source is not None and path.exists() and path.resolve() == doc.source.resolve():
             show_error(self, "Not saved", f"{path}: this is the original photo, which is never overwritten.")
             return
-        fmt = _format_for(path)
+        fmt = save_formats.format_for(path)
         if fmt is None:
             show_error(self, "Not saved", f"{path}: choose a name ending in .png, .jpg, .webp or .tif")
             return
@@ -608,7 +568,7 @@ class MainWindow(QMainWindow):
         from ..pipeline.photo import ComposeOptions
         from .tasks import save_task
 
-        fmt, quality = _write_options(fmt, doc.analysed.photo.info.format, self.settings)
+        fmt, quality = save_formats.write_options(fmt, doc.analysed.photo.info.format, self.settings)
         fidelity = self.fidelity
         options = ComposeOptions(upscale=self.settings.upscale, feather=DEFAULT_FEATHER)
 
