@@ -82,6 +82,11 @@ def render_faces_task(
     return rendered
 
 
+def all_crops(reuse: dict[int, np.ndarray], rendered: dict[int, RenderedFace]) -> dict[int, np.ndarray]:
+    """The crops to paste: those still valid from earlier renders and the ones just rendered."""
+    return {**reuse, **{index: face.crop for index, face in rendered.items()}}
+
+
 def preview_task(
     analysed: AnalysedPhoto,
     plan: dict[int, float],
@@ -96,7 +101,7 @@ def preview_task(
     """
     rendered = yield from render_faces_task(analysed, plan, lock)
     yield Progress("Blending the faces into the photo", len(plan), len(plan))
-    crops = {**reuse, **{index: face.crop for index, face in rendered.items()}}
+    crops = all_crops(reuse, rendered)
     color, _alpha = compose(analysed, crops, ComposeOptions(upscale=1, feather=feather))
     thumbs = {index: thumbnail(face.crop, THUMB_SIDE) for index, face in rendered.items()}
     return RenderOutput(rendered, color, bgr_to_qimage(color), thumbs)
@@ -115,7 +120,7 @@ def save_task(
 ) -> Generator[Progress, None, WriteResult]:
     """The final photo at full quality (upscale, ParseNet mask when installed), written atomically."""
     rendered = yield from render_faces_task(analysed, plan, lock)
-    crops = {**reuse, **{index: face.crop for index, face in rendered.items()}}
+    crops = all_crops(reuse, rendered)
     yield Progress(f"Writing {target.name}")
     with lock:
         color, alpha = compose(analysed, crops, options, engine.upscaler, engine.parser)
@@ -132,7 +137,7 @@ def export_crops_task(
 ) -> Generator[Progress, None, list[Path]]:
     """Each restored face as ``<stem>_face<N>.png`` (N as in the face list), at the network's size."""
     rendered = yield from render_faces_task(analysed, plan, lock)
-    crops = {**reuse, **{index: face.crop for index, face in rendered.items()}}
+    crops = all_crops(reuse, rendered)
     written: list[Path] = []
     for number, (index, crop) in enumerate(sorted(crops.items())):
         yield Progress(f"Writing face {index + 1}", number, len(crops))
