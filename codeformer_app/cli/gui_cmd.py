@@ -13,6 +13,11 @@ def add_gui_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentP
     )
     parser.add_argument("files", nargs="*", metavar="FILE", help="photos (or a folder) to open")
     parser.add_argument("--weights", metavar="FILE", help="CodeFormer weights file to use")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="open the window, load the networks and quit: exit code 0 when they loaded (checks an installation)",
+    )
     parser.set_defaults(handler=run_gui)
     return parser
 
@@ -22,4 +27,4 @@ def run_gui(args: argparse.Namespace) -> int:
 
     from ..gui.app import run  # Qt is imported only when the window is asked for
 
-    return run([Path(f) for f in args.files], Path(args.weights) if args.weights else None)
+    return run([Path(f) for f in args.files], Path(args.weights) if args.weights else None, check=args.check)

@@ -14,14 +14,21 @@ from .main_window import APP_TITLE, MainWindow
 from .settings import APPLICATION, ORGANIZATION, load_settings
 from .workers import configure_thread_pool
 
-ICON_PATH = Path(__file__).resolve().parents[2] / "resources" / "codeformer-app.svg"
+ICON_NAME = "codeformer-app.svg"
+#: How long ``--check`` waits for the networks before it reports a failure.
+CHECK_TIMEOUT_MS = 300_000
+
+
+def resources_folder() -> Path:
+    """``resources/`` of a source checkout, or the copy inside an installed bundle (PyInstaller)."""
+    bundle = getattr(sys, "_MEIPASS", None)
+    if bundle is not None:
+        return Path(bundle) / "resources"
+    return Path(__file__).resolve().parents[2] / "resources"
 
 
 def app_icon() -> QIcon:
-    from importlib import resources
-
-    packaged = resources.files("codeformer_app") / "resources" / "codeformer-app.svg"
-    path = Path(str(packaged)) if packaged.is_file() else ICON_PATH
+    path = resources_folder() / ICON_NAME
     return QIcon(str(path)) if path.is_file() else QIcon()
 
 
@@ -37,16 +44,31 @@ def create_window(files: Sequence[Path] = (), weights: Path | None = None) -> Ma
     return window
 
 
-def run(files: Sequence[Path] = (), weights: Path | None = None) -> int:
+def run(files: Sequence[Path] = (), weights: Path | None = None, check: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APP_TITLE)
     app.setDesktopFileName("codeformer-app")
     window = create_window(files, weights)
+    if check:
+        _quit_when_loaded(app, window)
     code = app.exec()
     del window
     return code
+
+
+def _quit_when_loaded(app: QApplication, window: MainWindow) -> None:
+    """``--check``: quit with 0 once the networks are ready, 1 if they failed or took too long."""
+
+    def finish(code: int, message: str) -> None:
+        print(message, file=sys.stderr if code else sys.stdout)
+        window.close()
+        app.exit(code)
+
+    window.host.ready.connect(lambda: finish(0, f"ok: window shown and networks loaded ({window.windowTitle()})"))
+    window.host.failed.connect(lambda error: finish(1, f"error: the networks did not load: {error}"))
+    QTimer.singleShot(CHECK_TIMEOUT_MS, lambda: finish(1, "error: the networks did not load in time"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
