@@ -2,10 +2,10 @@
 # Smoke test of a built app (run after build.sh), in one command:
 #   bash packaging/smoke_test.sh [path/to/codeformer-app]
 #   bash packaging/smoke_test.sh --deb      # the same through the .deb: installed with dpkg, run, removed (root)
-# Restores a real photo with test weights (a seeded tiny CodeFormer saved like the official checkpoint,
-# imported through the app's own `weights import`), runs a batch, and starts the window offscreen with
-# `gui --check`, which quits once the networks are loaded. Uses only the built program plus the development
-# environment (for the test weights and the sample photo).
+# Restores a real photo with test weights (seeded random networks saved like the official files, imported
+# through the app's own `weights import`), runs a batch, starts the window offscreen with `gui --check` (it
+# quits once the networks are loaded), then restores again with RetinaFace, ParseNet and Real-ESRGAN x2.
+# Uses only the built program plus the development environment (for the test weights and the sample photo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK="$(mktemp -d)"
@@ -34,6 +34,10 @@ step "weights list";      "$EXE" weights list
 step "restore";           "$EXE" restore "$WORK/in/grace_hopper.jpg" -o "$WORK/out"
 step "batch";             "$EXE" batch "$WORK/in" "$WORK/batch-out"
 step "gui --check";       "$EXE" gui --check
+step "optional networks"
+for name in retinaface parsenet realesrgan-x2; do "$EXE" weights import "$WORK/test-$name.pth" --name "$name" --force; done
+step "restore with RetinaFace, ParseNet and Real-ESRGAN x2"
+"$EXE" restore "$WORK/in/grace_hopper.jpg" -o "$WORK/out-all-networks" --detector retinaface --upscale 2 --max-faces 2
 python3 -m uv run --locked python packaging/smoke_inputs.py "$WORK" --verify >&2
 if [[ -n "$DEB" ]]; then
     step "dpkg -r"
