@@ -8,7 +8,7 @@ from pathlib import Path
 from ..batch import REPORT_NAME, plan_batch
 from ..errors import CodeFormerAppError
 from ..pipeline.restore_file import restore_file
-from .common import EXIT_USAGE, print_error
+from .common import setup_failed
 from .engine_options import add_processing_options, build_engine, settings_from_args
 from .run_jobs_cli import run_with_progress
 
@@ -34,11 +34,7 @@ def run_batch(args: argparse.Namespace) -> int:
         jobs = plan_batch(args.in_dir, args.out_dir, args.output_format)
         engine = build_engine(args)
         args.out_dir.mkdir(parents=True, exist_ok=True)
-    except (CodeFormerAppError, ValueError) as error:
-        print_error(str(error))
-        return EXIT_USAGE
-    except OSError as error:
-        print_error(f"{error.filename or args.out_dir}: {error.strerror or error}")
-        return EXIT_USAGE
+    except (CodeFormerAppError, ValueError, OSError) as error:
+        return setup_failed(error, args.out_dir)
     settings = settings_from_args(args)
     return run_with_progress(jobs, lambda s, t: restore_file(s, t, engine, settings), report, skip_existing=True)

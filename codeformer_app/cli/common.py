@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_FAILED_ITEMS = 1
@@ -14,6 +15,15 @@ EXIT_USAGE = 2
 
 def print_error(message: str) -> None:
     print(f"error: {message}", file=sys.stderr)
+
+
+def setup_failed(error: Exception, folder: Path) -> int:
+    """A command could not start (weights, device, folders): say why, naming the file; exit code 2."""
+    if isinstance(error, OSError):
+        print_error(f"{error.filename or folder}: {error.strerror or error}")
+    else:
+        print_error(str(error))
+    return EXIT_USAGE
 
 
 def fidelity(text: str) -> float:

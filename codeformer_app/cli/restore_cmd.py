@@ -10,7 +10,7 @@ from ..errors import CodeFormerAppError
 from ..model import CodeFormer
 from ..pipeline.restore_file import Engine, FaceReport, RestoreOutcome, restore_file
 from ..restore.aligned import restore_aligned_file
-from .common import EXIT_USAGE, print_error
+from .common import setup_failed
 from .engine_options import add_processing_options, build_engine, settings_from_args
 from .run_jobs_cli import run_with_progress
 
@@ -39,12 +39,8 @@ def run_restore(args: argparse.Namespace) -> int:
         engine = build_engine(args)
         process = _aligned_process(engine.model, args.fidelity) if args.aligned else _photo_process(args, engine)
         args.output.mkdir(parents=True, exist_ok=True)
-    except (CodeFormerAppError, ValueError) as error:
-        print_error(str(error))
-        return EXIT_USAGE
-    except OSError as error:
-        print_error(f"{error.filename or args.output}: {error.strerror or error}")
-        return EXIT_USAGE
+    except (CodeFormerAppError, ValueError, OSError) as error:
+        return setup_failed(error, args.output)
     jobs = plan_files(args.inputs, args.output, None if args.aligned else args.output_format)
     return run_with_progress(jobs, process, args.report, skip_existing=False)
 

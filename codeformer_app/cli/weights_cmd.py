@@ -16,9 +16,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import WeightsError
-from ..weights.files import sha256_file
 from ..weights.install import import_weights, install_official
-from ..weights.inventory import WeightsStatus, verify_installed, weights_status
+from ..weights.inventory import WeightsStatus, intact_official_record, verify_installed, weights_status
 from ..weights.paths import WEIGHTS_DIR_ENV, installed_path, partial_path, weights_dir
 from ..weights.registry import URL_BASE_ENV, WeightsEntry, find_entry, known_names
 from .common import EXIT_OK, EXIT_USAGE, print_error
@@ -111,7 +110,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     folder = _folder(args)
     if not _license_accepted(entry, args.accept_license):
         return EXIT_ERROR
-    if _official_copy_installed(entry, folder):
+    if intact_official_record(entry, folder) is not None:
         print(f"{entry.name}: the official file is already installed: {installed_path(entry, folder)}")
         return EXIT_OK
     print(f"Downloading {entry.file_name} ({entry.size / BYTES_PER_MB:.1f} MB) from {entry.url(args.url_base)}")
@@ -223,16 +222,6 @@ def _license_accepted(entry: WeightsEntry, accepted_by_flag: bool) -> bool:
         return True
     _error("license not accepted; nothing was downloaded")
     return False
-
-
-def _official_copy_installed(entry: WeightsEntry, folder: Path) -> bool:
-    status = next(s for s in weights_status(folder) if s.entry is entry)
-    return (
-        status.installed
-        and status.record is not None
-        and status.record.official
-        and sha256_file(status.path) == status.record.sha256
-    )
 
 
 def _list_line(status: WeightsStatus) -> str:

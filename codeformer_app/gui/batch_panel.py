@@ -45,7 +45,7 @@ from ..pipeline.photo import ComposeOptions
 from ..pipeline.restore_file import RestoreOutcome, RestoreSettings, restore_file
 from .engine_host import EngineHost
 from .messages import describe_error, show_error
-from .settings import SAME_FORMAT, UPSCALE_CHOICES, AppSettings, load_settings, save_settings
+from .settings import FIDELITY_STEP, SAME_FORMAT, UPSCALE_CHOICES, AppSettings, load_settings, save_settings
 from .workers import start_task
 
 W = TypeVar("W", bound=QWidget)
@@ -57,7 +57,6 @@ ERROR_TITLE = "Batch"
 #: How often a file waiting for the networks (held by a render in the main window) checks for Cancel.
 LOCK_POLL_S = 0.1
 #: Fidelity spin box: step and decimals.
-FIDELITY_STEP = 0.05
 FIDELITY_DECIMALS = 2
 #: Quality spin box range (what the JPEG and WebP encoders accept).
 QUALITY_MIN, QUALITY_MAX = 1, 100

@@ -16,8 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from .qimages import THUMB_SIDE
-
-FIDELITY_STEP = 0.05
+from .settings import FIDELITY_STEP
 
 
 class FaceRow(QWidget):

@@ -54,7 +54,7 @@ from ..weights import (
     weights_dir,
     weights_status,
 )
-from ..weights.files import sha256_file
+from ..weights.inventory import intact_official_record
 from ..weights.paths import ensure_folder, installed_path, partial_path
 from . import messages
 from .workers import start_task
@@ -159,19 +159,11 @@ def _reporting(call: Callable[[Callable[[int, int], None]], T]) -> Generator[Pro
     return outcome["value"]
 
 
-def _intact_official_record(entry: WeightsEntry, folder: Path) -> InstalledRecord | None:
-    """The record of ``entry`` when its official file is installed and unchanged (the CLI's check)."""
-    status = next((s for s in weights_status(folder) if s.entry.name == entry.name), None)
-    if status is None or not status.installed or status.record is None or not status.record.official:
-        return None
-    return status.record if sha256_file(status.path) == status.record.sha256 else None
-
-
 def _download_task(
     entry: WeightsEntry, folder: Path, cancel: threading.Event
 ) -> Generator[Progress, None, DownloadResult]:
     """Download, check and convert the official file, like ``codeformer-app weights download``."""
-    existing = _intact_official_record(entry, folder)
+    existing = intact_official_record(entry, folder)
     if existing is not None:
         return DownloadResult(existing, fetched=False)
     record = yield from _reporting(

@@ -18,6 +18,8 @@ APPLICATION = "CodeFormer App"
 RECENT_LIMIT = 10
 #: "Same as the input" in the output-format choice.
 SAME_FORMAT = ""
+#: Step of the fidelity boxes (batch options, per-face fidelity, settings).
+FIDELITY_STEP = 0.05
 #: Upscale factors offered (the core accepts 1-4).
 UPSCALE_CHOICES = (1, 2, 3, 4)
 

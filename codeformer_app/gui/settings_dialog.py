@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 from ..detection import DETECTOR_NAMES, available_detectors
 from ..device import DEVICE_CHOICES
 from ..imaging import OUTPUT_FORMATS
-from .settings import SAME_FORMAT, UPSCALE_CHOICES, AppSettings, default_threads
+from .settings import FIDELITY_STEP, SAME_FORMAT, UPSCALE_CHOICES, AppSettings, default_threads
 
 DEVICE_LABELS = {
     "auto": "Automatic (GPU if there is one)",
@@ -55,7 +55,7 @@ class SettingsDialog(QDialog):
         self.detector.setToolTip("RetinaFace is offered once its weights are installed (Tools ▸ Models)")
         self.fidelity = QDoubleSpinBox()
         self.fidelity.setRange(0.0, 1.0)
-        self.fidelity.setSingleStep(0.05)
+        self.fidelity.setSingleStep(FIDELITY_STEP)
         self.fidelity.setValue(settings.fidelity)
         self.upscale = QComboBox()
         for factor in UPSCALE_CHOICES:

@@ -107,3 +107,11 @@ def _verify_one(status: WeightsStatus) -> VerifyResult:
     except WeightsError as error:
         return result(False, error.reason)
     return result(True, "official" if record.official else "custom (not the official file)")
+
+
+def intact_official_record(entry: WeightsEntry, folder: Path) -> InstalledRecord | None:
+    """The record of ``entry`` when its official file is installed and unchanged (a download would be wasted)."""
+    status = next((s for s in weights_status(folder) if s.entry.name == entry.name), None)
+    if status is None or not status.installed or status.record is None or not status.record.official:
+        return None
+    return status.record if sha256_file(status.path) == status.record.sha256 else None
