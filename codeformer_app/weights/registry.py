@@ -26,6 +26,9 @@ class NetworkKind(StrEnum):
     RETINAFACE = "retinaface-resnet50"
     PARSENET = "parsenet"
     REALESRGAN_X2 = "realesrgan-rrdbnet-x2"
+    #: Training only (``codeformer_train.perceptual_weights``), never in ``REGISTRY``: the LPIPS loss's files.
+    VGG16_IMAGENET = "vgg16-imagenet"
+    LPIPS_VGG_LIN = "lpips-vgg-lin"
 
 
 @dataclass(frozen=True)
