@@ -1,0 +1,118 @@
+"""The networks only training needs: the stage I VQGAN autoencoder and the PatchGAN discriminator.
+
+Both keep the official checkpoints' state-dict names (``encoder.*``, ``quantize.*``, ``generator.*`` for the
+VQGAN; ``main.N.*`` for the discriminator), so official stage checkpoints load into them and our exports load
+into the official code. The building blocks are the app's own (:mod:`codeformer_app.model.vqgan`), so what
+stage I trains is exactly what the app runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from codeformer_app.model import CodeFormerConfig
+from codeformer_app.model.vqgan import Encoder, Generator, NearestQuantizer, QuantizerOutput
+
+#: Negative slope of the discriminator's leaky ReLUs.
+DISC_LEAKY_SLOPE = 0.2
+#: The discriminator's 4x4 convolutions; stride 2 halves the map, the last two keep it (a patch map).
+DISC_KERNEL = 4
+#: The channel multiplier stops growing at this value (512 channels with ndf = 64).
+DISC_MAX_MULT = 8
+
+
+@dataclass(frozen=True)
+class VQGANConfig:
+    """Hyperparameters of the VQGAN autoencoder; the defaults are the official 512 model's."""
+
+    img_size: int = 512
+    nf: int = 64
+    ch_mult: tuple[int, ...] = (1, 2, 2, 4, 4, 8)
+    res_blocks: int = 2
+    attn_resolutions: tuple[int, ...] = (16,)
+    emb_dim: int = 256
+    codebook_size: int = 1024
+    beta: float = 0.25
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_codeformer(cls, config: CodeFormerConfig) -> VQGANConfig:
+        """The VQGAN inside a CodeFormer of this configuration."""
+        return cls(**{name: getattr(config, name) for name in cls.__dataclass_fields__})
+
+    @classmethod
+    def from_dict(cls, fields: dict) -> VQGANConfig:
+        fields = dict(fields)
+        for name in ("ch_mult", "attn_resolutions"):
+            fields[name] = tuple(fields[name])
+        return cls(**fields)
+
+
+class VQAutoEncoder(nn.Module):
+    """Encoder -> nearest-code quantizer -> generator; stage I trains all three on clean faces."""
+
+    def __init__(
+        self,
+        img_size: int = 512,
+        nf: int = 64,
+        ch_mult: Sequence[int] = (1, 2, 2, 4, 4, 8),
+        res_blocks: int = 2,
+        attn_resolutions: Sequence[int] = (16,),
+        emb_dim: int = 256,
+        codebook_size: int = 1024,
+        beta: float = 0.25,
+    ) -> None:
+        super().__init__()
+        self.config = VQGANConfig(
+            img_size, nf, tuple(ch_mult), res_blocks, tuple(attn_resolutions), emb_dim, codebook_size, beta
+        )
+        ch_mult, attn = self.config.ch_mult, self.config.attn_resolutions
+        self.encoder = Encoder(3, nf, emb_dim, ch_mult, res_blocks, img_size, attn)
+        self.quantize = NearestQuantizer(codebook_size, emb_dim, beta)
+        self.generator = Generator(nf, emb_dim, ch_mult, res_blocks, img_size, attn)
+
+    @classmethod
+    def from_config(cls, config: VQGANConfig) -> VQAutoEncoder:
+        return cls(**config.to_dict())
+
+    @property
+    def last_layer(self) -> torch.Tensor:
+        """Weight of the generator's output convolution: where the adaptive GAN weight compares gradients."""
+        return self.generator.blocks[-1].weight
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, QuantizerOutput]:
+        """Faces in [-1, 1] -> reconstruction (unclamped) and the quantizer's output (loss, indices, usage)."""
+        latent, _ = self.encoder(x)
+        quantized = self.quantize(latent)
+        return self.generator(quantized.quantized), quantized
+
+
+class PatchDiscriminator(nn.Module):
+    """PatchGAN discriminator (the official ``VQGANDiscriminator``): one real/fake logit per image patch."""
+
+    def __init__(self, in_channels: int = 3, ndf: int = 64, n_layers: int = 4) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [
+            nn.Conv2d(in_channels, ndf, DISC_KERNEL, stride=2, padding=1),
+            nn.LeakyReLU(DISC_LEAKY_SLOPE, inplace=True),
+        ]
+        mult = 1
+        for n in range(1, n_layers + 1):
+            previous, mult = mult, min(2**n, DISC_MAX_MULT)
+            stride = 2 if n < n_layers else 1
+            layers += [
+                nn.Conv2d(ndf * previous, ndf * mult, DISC_KERNEL, stride=stride, padding=1, bias=False),
+                nn.BatchNorm2d(ndf * mult),
+                nn.LeakyReLU(DISC_LEAKY_SLOPE, inplace=True),
+            ]
+        layers.append(nn.Conv2d(ndf * mult, 1, DISC_KERNEL, stride=1, padding=1))
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.main(x)
