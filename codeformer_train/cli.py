@@ -116,11 +116,21 @@ def _add_stage_parser(commands: argparse._SubParsersAction, stage: StageName) ->
 def _run_stage(args: argparse.Namespace) -> int:
     stage: StageName = args.stage
     config = preset(stage, args.preset)
+    # absolute paths, so `resume` works from any folder
     files = {"init": args.init, "vqgan": getattr(args, "vqgan", None)}
-    config = dataclasses.replace(config, **{k: str(v) for k, v in files.items() if v})
-    config = with_overrides(config, args.set)
-    steps = args.steps or DEFAULT_STEPS.get((args.preset, stage), TINY_DEFAULT_STEPS)
-    run = RunConfig(
+    config = dataclasses.replace(config, **{k: str(Path(v).resolve()) for k, v in files.items() if v})
+    try:
+        config = with_overrides(config, args.set)
+        steps = args.steps or DEFAULT_STEPS.get((args.preset, stage), TINY_DEFAULT_STEPS)
+        run = _run_config(args, steps)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    return _train(config, run, args.data.resolve(), args.out, args.quiet)
+
+
+def _run_config(args: argparse.Namespace, steps: int) -> RunConfig:
+    return RunConfig(
         steps=steps,
         batch_size=args.batch_size,
         seed=args.seed,
@@ -131,7 +141,6 @@ def _run_stage(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every,
         tensorboard=not args.no_tensorboard,
     )
-    return _train(config, run, args.data, args.out, args.quiet)
 
 
 def _run_resume(args: argparse.Namespace) -> int:
@@ -139,7 +148,11 @@ def _run_resume(args: argparse.Namespace) -> int:
     if not path.is_file():
         print(f"error: {path}: not found; is {args.out} a run folder?", file=sys.stderr)
         return EXIT_ERROR
-    record = RunRecord.from_json(path.read_text(encoding="utf-8"))
+    try:
+        record = RunRecord.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"error: {path}: cannot be read as a run's settings ({error})", file=sys.stderr)
+        return EXIT_ERROR
     changes = {k: v for k, v in {"steps": args.steps, "num_workers": args.workers}.items() if v is not None}
     run = dataclasses.replace(record.run, **changes)
     return _train(record.config, run, Path(record.data), args.out, args.quiet)

@@ -33,6 +33,13 @@ class StageName(StrEnum):
 Schedule = Literal["constant", "cosine", "multistep"]
 
 
+def _check_schedule(optimizer: OptimizerConfig) -> None:
+    if optimizer.schedule not in typing.get_args(Schedule):
+        raise ValueError(
+            f"unknown learning-rate schedule {optimizer.schedule!r}; choose one of {typing.get_args(Schedule)}"
+        )
+
+
 @dataclass(frozen=True)
 class OptimizerConfig:
     """Adam and its learning-rate schedule."""
@@ -46,6 +53,9 @@ class OptimizerConfig:
     #: multistep: the rate is multiplied by ``gamma`` at each milestone step.
     milestones: tuple[int, ...] = ()
     gamma: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check_schedule(self)
 
 
 @dataclass(frozen=True)
@@ -147,6 +157,13 @@ class RunConfig:
     checkpoint_every: int = 5_000
     tensorboard: bool = True
 
+    def __post_init__(self) -> None:
+        for name in ("steps", "batch_size", "log_every", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.num_workers < 0:
+            raise ValueError(f"num_workers must not be negative, got {self.num_workers}")
+
 
 # -- presets -----------------------------------------------------------------------------------------------
 #: A network small enough to train in seconds on a CPU: 32x32 faces, 8x8 latent grid, 16 codes.
@@ -191,6 +208,26 @@ def preset(stage: StageName, name: str) -> StageConfig:
         ema_decay=0.9,
         degradation=TINY_DEGRADATION,
     )
+
+
+def with_fixed_periods(config: StageConfig, steps: int) -> StageConfig:
+    """Pin cosine schedules whose period is "the whole run" (0) to ``steps``.
+
+    Stored like this in the run folder, the learning-rate curve stays the same when the run is later resumed
+    with a different number of steps.
+    """
+
+    def pinned(optimizer: OptimizerConfig) -> OptimizerConfig:
+        if optimizer.schedule == "cosine" and optimizer.period == 0:
+            return dataclasses.replace(optimizer, period=steps)
+        return optimizer
+
+    config = dataclasses.replace(config, optimizer=pinned(config.optimizer))
+    if hasattr(config, "gan"):
+        config = dataclasses.replace(
+            config, gan=dataclasses.replace(config.gan, optimizer=pinned(config.gan.optimizer))
+        )
+    return config
 
 
 # -- JSON and overrides ------------------------------------------------------------------------------------

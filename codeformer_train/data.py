@@ -9,6 +9,7 @@ than others (over many steps the counts even out).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +24,15 @@ from .degradations import DegradationRanges, degrade, sample_degradation
 from .errors import TrainingError
 
 #: File types read as training faces (compared case-insensitively).
+log = logging.getLogger(__name__)
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 #: An error lists at most this many bad files by name, then how many more there are.
 MAX_LISTED_FILES = 10
 #: Horizontal flips happen with this probability (the official ``use_hflip``).
 FLIP_PROBABILITY = 0.5
+#: How many unreadable faces in a row one batch slot may replace before the run stops.
+MAX_REPLACEMENTS = 8
 #: Largest value of each integer pixel type, to bring pixels to [0, 1].
 _PIXEL_MAXIMA = {np.dtype(np.uint8): 255.0, np.dtype(np.uint16): 65535.0}
 _GREY_CHANNELS = 1
@@ -189,7 +194,7 @@ class StepBatches(Dataset):
         clean: list[np.ndarray] = []
         degraded: list[np.ndarray] = []
         for index, slot in zip(chosen, slots, strict=True):
-            face = read_face(self.files[index], self.img_size)
+            face = self._read_or_replace(int(index), slot)
             flip = slot.random() < FLIP_PROBABILITY  # drawn even without hflip: switching it keeps the degradations
             if self.hflip and flip:
                 face = np.ascontiguousarray(face[:, ::-1])
@@ -199,6 +204,17 @@ class StepBatches(Dataset):
                 degraded.append(degrade(face, params, self.degradation.kernel_size))
         lq = _to_network(degraded) if self.degradation is not None else None
         return Batch(gt=_to_network(clean), lq=lq, step=step)
+
+    def _read_or_replace(self, index: int, slot: np.random.Generator) -> np.ndarray:
+        """Read face ``index``; a file that fails now (damaged after its header) is logged and replaced by
+        another drawn from the slot's generator, so a resumed run does not fail at the same step forever."""
+        for _ in range(MAX_REPLACEMENTS):
+            try:
+                return read_face(self.files[index], self.img_size)
+            except TrainingDataError as error:
+                log.warning("skipping a face that cannot be read: %s", error)
+                index = int(slot.integers(len(self.files)))
+        raise TrainingDataError(self.files[index], f"{MAX_REPLACEMENTS} faces in a row could not be read")
 
 
 def batch_loader(dataset: StepBatches, num_workers: int) -> DataLoader:

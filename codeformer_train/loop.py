@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,7 +29,7 @@ from codeformer_app.device import pick_device
 from codeformer_app.weights.files import write_atomically
 
 from .checkpoints import load_checkpoint, save_checkpoint
-from .config import RunConfig, RunRecord, StageConfig, to_json_data
+from .config import RunConfig, RunRecord, StageConfig, to_json_data, with_fixed_periods
 from .data import StepBatches, batch_loader, list_faces
 from .errors import TrainingError
 from .perceptual import PerceptualLoss
@@ -103,11 +105,10 @@ def train(
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    _check_same_run(out, stage_config)
-    write_atomically(
-        out / CONFIG_NAME,
-        lambda temp: temp.write_text(RunRecord(stage_config.name, stage_config, str(data), run).to_json()),
-    )
+    stage_config = with_fixed_periods(stage_config, run.steps)
+    checkpoint = out / CHECKPOINT_PATH
+    if checkpoint.is_file():  # a folder whose first start failed before training holds nothing to protect
+        _check_same_run(out, stage_config)
     device = _device(run)
     amp = run.amp and device.type == "cuda" and torch.cuda.is_bf16_supported()
     if needs_perceptual(stage_config) and perceptual is None:
@@ -118,12 +119,15 @@ def train(
 
     torch.manual_seed(run.seed)
     stage = build_stage(stage_config, device, run.steps, perceptual, amp)
-    checkpoint = out / CHECKPOINT_PATH
     start = 0
     if checkpoint.is_file():
         start, state = load_checkpoint(checkpoint)
         stage.load_state_dict(state)
         log.info("resuming %s from step %d", stage_config.name, start)
+    write_atomically(
+        out / CONFIG_NAME,
+        lambda temp: temp.write_text(RunRecord(stage_config.name, stage_config, str(data), run).to_json()),
+    )
 
     export = _export_path(stage, out)
     if start >= run.steps:
@@ -141,18 +145,32 @@ def train(
     )
     writer = _tensorboard(out, run)
     done = start
+    previous_sigterm = _stop_on_sigterm()
     try:
         for completed in _run_steps(stage, batch_loader(dataset, run.num_workers), run, out, writer, start, progress):
             done = completed
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # Ctrl-C, or SIGTERM from a job scheduler
         _save(stage, out, done)
         raise TrainingInterrupted(
             checkpoint, f"stopped after step {done}; run the same command again to continue"
         ) from None
+    except Exception:
+        if done > start:  # keep what was learned since the last checkpoint, then report the error
+            _save(stage, out, done)
+        raise
     finally:
         if writer is not None:
             writer.close()
+        if previous_sigterm is not None:
+            signal.signal(signal.SIGTERM, previous_sigterm)
     return TrainResult(done, _save(stage, out, done), out / LOG_NAME)
+
+
+def _stop_on_sigterm():
+    """Treat SIGTERM like Ctrl-C (save, then stop); returns the handler to restore, None off the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, signal.default_int_handler)
 
 
 def _run_steps(stage: Stage, loader, run: RunConfig, out: Path, writer, start: int, progress: bool) -> Iterator[int]:
@@ -212,7 +230,8 @@ def _check_same_run(out: Path, stage_config: StageConfig) -> None:
             out,
             "holds a run with other settings ("
             + "; ".join(filter(None, [what, *changed[:8]]))
-            + "); resume it with the same settings or train into a new folder",
+            + "); resume it with the same settings (to train longer: codeformer-train resume FOLDER --steps N) "
+            "or train into a new folder",
         )
 
 

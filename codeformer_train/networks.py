@@ -89,7 +89,8 @@ class VQAutoEncoder(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, QuantizerOutput]:
         """Faces in [-1, 1] -> reconstruction (unclamped) and the quantizer's output (loss, indices, usage)."""
         latent, _ = self.encoder(x)
-        quantized = self.quantize(latent)
+        with torch.autocast(x.device.type, enabled=False):  # nearest-code search in float32, as at inference
+            quantized = self.quantize(latent.float())
         return self.generator(quantized.quantized), quantized
 
 

@@ -37,6 +37,8 @@ from .stage_weights import (
 )
 
 Scalars = dict[str, float]
+#: Steps in a row with a non-finite loss (skipped) after which a run stops.
+MAX_NONFINITE_STEPS = 20
 #: Name of the EMA export each stage writes into its run folder.
 EXPORT_NAMES = {"vqgan": "vqgan_ema.safetensors", "codes": "codeformer_ema.safetensors"}
 EXPORT_NAMES["fusion"] = EXPORT_NAMES["codes"]
@@ -71,6 +73,7 @@ class Stage:
         self.total_steps = total_steps
         #: Forward passes run under bfloat16 autocast when ``amp``; backward passes never do.
         self.autocast = functools.partial(torch.autocast, device.type, torch.bfloat16, enabled=amp)
+        self.nonfinite_in_a_row = 0
 
     def _start_ema(self) -> None:
         self.ema = AveragedModel(
@@ -88,11 +91,24 @@ class Stage:
             rates["lr_discriminator"] = disc_rate
         return rates
 
-    def _generator_update(self, loss: torch.Tensor) -> None:
+    def _generator_update(self, loss: torch.Tensor) -> bool:
+        """Backward, Adam and EMA; a step whose loss is not finite is skipped so it cannot poison the weights
+        (and the EMA and the next checkpoint). Many in a row stop the run with a message."""
         self.optimizer.zero_grad(set_to_none=True)
+        if not torch.isfinite(loss.detach()):
+            self.nonfinite_in_a_row += 1
+            if self.nonfinite_in_a_row >= MAX_NONFINITE_STEPS:
+                raise TrainingError(
+                    None,
+                    f"the loss was not finite for {MAX_NONFINITE_STEPS} steps in a row; the last checkpoint holds "
+                    "the last good weights: lower the learning rate (--set optimizer.lr=...) and resume",
+                )
+            return False
+        self.nonfinite_in_a_row = 0
         loss.backward()
         self.optimizer.step()
         self.ema.update_parameters(self.network)
+        return True
 
     # -- checkpoints ---------------------------------------------------------------------------------------
     def state_dict(self) -> dict:
@@ -154,10 +170,11 @@ class VQGANTraining(Stage):
             gan_term, gan_scalars = self.adversary.generator_term(output, reconstruction, self.network.last_layer)
             total = total + gan_term
             scalars |= gan_scalars
-        self._generator_update(total)
-        if gan_on:
+        updated = self._generator_update(total)
+        if gan_on and updated:
             scalars |= self.adversary.learn(gt, output)
         scalars["total"] = _value(total)
+        scalars["skipped"] = 0.0 if updated else 1.0
         scalars["perplexity"] = _value(quantized.perplexity)
         return StepOutput(scalars, quantized.indices.detach())
 
@@ -182,8 +199,10 @@ class ReferenceCoder(nn.Module):
 
     @torch.no_grad()
     def target_indices(self, gt: torch.Tensor) -> torch.Tensor:
-        latent, _ = self.encoder(gt)
-        return self.quantize.nearest_indices(latent)
+        """Computed in float32 even under autocast: bfloat16 distances pick a different code now and then."""
+        with torch.autocast(gt.device.type, enabled=False):
+            latent, _ = self.encoder(gt.float())
+            return self.quantize.nearest_indices(latent)
 
 
 def _freeze(*modules: nn.Module) -> None:
@@ -221,10 +240,11 @@ class CodesTraining(Stage):
             logits = self.network.predict_logits(lq_feat)
             side = self.network.config.latent_side
             target_feat = self.network.quantize.lookup(target, (side, side))
-            feature = feature_l2(lq_feat, target_feat) * self.config.feature_weight
-            cross_entropy = code_cross_entropy(logits, target) * self.config.cross_entropy_weight
-            total = feature + cross_entropy
-        self._generator_update(total)
+            # logged unweighted, like stage III's, so the two stages' curves compare
+            feature = feature_l2(lq_feat, target_feat)
+            cross_entropy = code_cross_entropy(logits, target)
+            total = feature * self.config.feature_weight + cross_entropy * self.config.cross_entropy_weight
+        updated = self._generator_update(total)
         predicted = logits.detach().argmax(dim=2)
         return StepOutput(
             {
@@ -232,6 +252,7 @@ class CodesTraining(Stage):
                 "feature_l2": _value(feature),
                 "total": _value(total),
                 "code_accuracy": float((predicted == target).float().mean()),
+                "skipped": 0.0 if updated else 1.0,
             },
             predicted,
         )
@@ -284,9 +305,11 @@ class FusionTraining(Stage):
         lq_feat, skips = model.encoder(lq, model.config.connect_list)
         logits = model.predict_logits(lq_feat)
         side = model.config.latent_side
-        codes = model.quantize.lookup(logits.argmax(dim=2), (side, side))
+        # The codes are a lookup (no gradient to the transformer through them); detached before AdaIN as the
+        # official code does, so the encoder gets no gradient through the AdaIN statistics either way.
+        codes = model.quantize.lookup(logits.argmax(dim=2), (side, side)).detach()
         if self.config.adain:
-            codes = adain(codes, lq_feat)
+            codes = adain(codes, lq_feat.detach())
 
         blocks = dict(model.fuse_convs_dict.items())  # only the connect_list resolutions have one
 
@@ -294,8 +317,7 @@ class FusionTraining(Stage):
             block = blocks.get(str(resolution))
             return dec_feat if block is None else block(skips[resolution], dec_feat, w)
 
-        # The codes are a lookup (no gradient to the transformer through them); detaching says so explicitly.
-        image = model.generator.run(codes.detach(), fuse=fuse)
+        image = model.generator.run(codes, fuse=fuse)
         return image, logits, lq_feat
 
     def train_step(self, batch: Batch, step: int) -> StepOutput:
@@ -319,10 +341,11 @@ class FusionTraining(Stage):
             gan_term, gan_scalars = self.adversary.generator_term(output, reconstruction, self.last_layer)
             total = total + gan_term
             scalars |= gan_scalars
-        self._generator_update(total)
-        if gan_on:
+        updated = self._generator_update(total)
+        if gan_on and updated:
             scalars |= self.adversary.learn(gt, output)
         scalars["total"] = _value(total)
+        scalars["skipped"] = 0.0 if updated else 1.0
         return StepOutput(scalars, logits.detach().argmax(dim=2))
 
     def export(self, folder: Path, step: int) -> Path:

@@ -183,6 +183,9 @@ def test_cli_trains_stage2_resumes_and_explains_missing_inputs(tmp_path, faces, 
 
     assert train_cli.main(["codes", *common[:2], "--out", str(tmp_path / "novq"), "--preset", "tiny", "-q"]) == 2
     assert "needs the stage I VQGAN" in capsys.readouterr().err
+    # a folder whose first start failed takes the corrected command
+    retry = ["codes", *common[:2], "--out", str(tmp_path / "novq"), "--preset", "tiny", "--workers", "0", "-q"]
+    assert train_cli.main([*retry, *vqgan, "--steps", "2", "--no-tensorboard"]) == 0
     assert train_cli.main(["codes", "--data", str(tmp_path / "none"), "--out", str(tmp_path / "x"), *vqgan, "-q"]) == 2
     assert str(tmp_path / "none") in capsys.readouterr().err
 
@@ -227,3 +230,39 @@ def test_align_makes_a_training_folder_from_photos_and_reports_bad_ones(tmp_path
     assert face.name == "astronaut_face00.png"
     crop = cv2.imread(str(face))
     assert crop.shape == (512, 512, 3) and crop.std() > 20
+
+
+def test_a_step_with_a_non_finite_loss_is_skipped_and_many_stop_the_run(vqgan_run) -> None:
+    from codeformer_train.stages import MAX_NONFINITE_STEPS, build_stage
+
+    config = dataclasses.replace(preset(StageName.CODES, "tiny"), vqgan=str(vqgan_run[1].export))
+    stage = build_stage(config, torch.device("cpu"), total_steps=10)
+    before = {k: v.clone() for k, v in stage.network.state_dict().items()}
+    poisoned = sum(p.sum() for p in stage.network.parameters() if p.requires_grad) * float("nan")
+    assert stage._generator_update(poisoned) is False
+    assert all(torch.equal(before[k], v) for k, v in stage.network.state_dict().items())
+    with pytest.raises(TrainingError, match="not finite for"):
+        for _ in range(MAX_NONFINITE_STEPS):
+            stage._generator_update(poisoned)
+
+
+def test_a_cosine_schedule_keeps_its_curve_when_a_run_is_extended() -> None:
+    from codeformer_train.config import with_fixed_periods
+    from codeformer_train.optim import learning_rate
+
+    config = with_fixed_periods(preset(StageName.FUSION, "full"), 150_000)
+    assert config.optimizer.period == config.gan.optimizer.period == 150_000
+    assert with_fixed_periods(config, 300_000) == config  # resuming with more steps does not move it
+    assert learning_rate(config.optimizer, 75_000, 300_000) == pytest.approx(3.5e-5)
+
+
+def test_a_damaged_face_met_during_training_is_replaced(tmp_path) -> None:
+    from codeformer_train.data import StepBatches, list_faces
+
+    write_training_faces(tmp_path, FACE_SIZE)
+    files = list_faces(tmp_path)
+    damaged = files[0]
+    damaged.write_bytes(damaged.read_bytes()[:60])  # the header survives, the pixels do not
+    dataset = StepBatches(files[:2], img_size=FACE_SIZE, batch_size=2, seed=0, degradation=None, last_step=4)
+    for step in range(4):
+        assert torch.isfinite(dataset.batch_for_step(step).gt).all()
