@@ -48,9 +48,8 @@ def load_codeformer_weights(model: CodeFormer, path: Path | str) -> None:
     load_strict(model, read_weights(path), Path(path), "CodeFormer")
 
 
-def holds_transformer(path: Path | str) -> bool:
-    """Whether the file is a full CodeFormer (a transformer to fine-tune) rather than a bare VQGAN."""
-    return "idx_pred_layer.1.weight" in read_weights(path)
+#: A key only a full CodeFormer (with its transformer) has, not a bare VQGAN.
+TRANSFORMER_KEY = "idx_pred_layer.1.weight"
 
 
 def export_vqgan(state_dict: StateDict, config_json: str, path: Path, step: int) -> Path:

@@ -17,6 +17,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from codeformer_app.model import CodeFormer
+from codeformer_app.model.checkpoint import load_strict
 from codeformer_app.model.fusion import adain
 from codeformer_app.model.vqgan import Encoder, NearestQuantizer
 
@@ -29,11 +30,12 @@ from .networks import VQAutoEncoder, VQGANConfig
 from .optim import build_adam, learning_rate, set_learning_rate
 from .perceptual import PerceptualLoss
 from .stage_weights import (
+    TRANSFORMER_KEY,
     export_codeformer,
     export_vqgan,
-    holds_transformer,
     load_codeformer_weights,
     load_vqgan_parts,
+    read_weights,
 )
 
 Scalars = dict[str, float]
@@ -272,7 +274,8 @@ class FusionTraining(Stage):
         super().__init__(config, device, total_steps, amp)
         if not config.init:
             raise StageSetupError(None, "stage III starts from the stage II export: set init=FILE (--init)")
-        if not holds_transformer(config.init):
+        init_weights = read_weights(config.init)  # read once: the official file is 376 MB
+        if TRANSFORMER_KEY not in init_weights:
             raise StageSetupError(Path(config.init), "is a bare VQGAN; stage III needs a full CodeFormer (stage II)")
         uses_codes = config.cross_entropy_weight > 0 or config.feature_weight > 0
         if uses_codes and not config.vqgan:
@@ -282,7 +285,8 @@ class FusionTraining(Stage):
                 "--set cross_entropy_weight=0 --set feature_weight=0",
             )
         self.network = CodeFormer.from_config(config.network)
-        load_codeformer_weights(self.network, config.init)
+        load_strict(self.network, init_weights, Path(config.init), "CodeFormer")
+        del init_weights
         config_vqgan = VQGANConfig.from_codeformer(config.network)
         self.reference = ReferenceCoder(config_vqgan, config.vqgan).to(device) if uses_codes else None
         _freeze(self.network.quantize, self.network.generator)
