@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
@@ -101,8 +102,10 @@ def _transfer(
     if start:
         headers["Range"] = f"bytes={start}-"
     done = start
+    connected = False
     try:
         with http.get(url, headers=headers, stream=True, timeout=timeout) as response:
+            connected = True
             if response.status_code == requests.codes.requested_range_not_satisfiable:
                 part.unlink(missing_ok=True)
                 return False
@@ -121,15 +124,22 @@ def _transfer(
                     out.write(chunk)
                     _report(progress, done, entry.size)
                     if cancelled is not None and cancelled():
-                        raise DownloadCancelled(part, _resume_hint("download cancelled", done, entry))
-    except requests.Timeout as error:
-        raise WeightsError(part, _resume_hint(f"download from {url} timed out ({error})", done, entry)) from None
+                        raise DownloadCancelled(part, _kept("download cancelled", part, entry, done))
+    except (requests.ConnectionError, requests.Timeout) as error:
+        if not connected:
+            raise WeightsError(final, _unreachable(url, entry, part)) from None
+        # requests reports a read timeout in the middle of the body as a ConnectionError
+        lost = "timed out" if "timed out" in str(error).lower() else "dropped the connection"
+        what = f"{_host(url)} {lost} during the download"
+        raise WeightsError(_named(part, final), _kept(what, part, entry)) from None
     except requests.RequestException as error:
-        raise WeightsError(part, _resume_hint(f"download from {url} failed ({error})", done, entry)) from None
+        what = f"the download from {url} failed ({type(error).__name__})"
+        raise WeightsError(_named(part, final), _kept(what, part, entry)) from None
     except OSError as error:
-        raise WeightsError(part, _resume_hint(f"could not write the download ({error})", done, entry)) from None
+        what = f"could not write the download ({error.strerror or error})"
+        raise WeightsError(_named(part, final), _kept(what, part, entry)) from None
     if done < entry.size:
-        raise WeightsError(part, _resume_hint(f"{url} closed the connection before the end of the file", done, entry))
+        raise WeightsError(part, _kept(f"{url} closed the connection before the end of the file", part, entry))
     return True
 
 
@@ -180,7 +190,39 @@ def _size_mismatch(url: str, offered: int, entry: WeightsEntry) -> str:
     )
 
 
-def _resume_hint(what: str, done: int, entry: WeightsEntry) -> str:
+def _host(url: str) -> str:
+    return urlsplit(url).netloc or url
+
+
+def _named(part: Path, final: Path) -> Path:
+    """The file an error is about: the partial download when one is kept, else the file we wanted."""
+    return part if part.is_file() else final
+
+
+def _manual_route(url: str, entry: WeightsEntry) -> str:
     return (
-        f"{what}; the {done:,} of {entry.size:,} bytes received so far are kept here, run the download again to resume"
+        f"To install it without this connection, download {url} in a browser (or on another computer) "
+        f"and run `codeformer-app weights import /path/to/{entry.file_name}`"
     )
+
+
+def _unreachable(url: str, entry: WeightsEntry, part: Path) -> str:
+    """No connection at all: say so plainly, and what to do instead."""
+    kept = ""
+    if part.is_file() and part.stat().st_size:
+        kept = f" The {part.stat().st_size:,} bytes received earlier are kept in {part.name} for a later resume."
+    return (
+        f"could not reach {_host(url)} (no internet connection, or the host is blocked).{kept} "
+        f"{_manual_route(url, entry)}."
+    )
+
+
+def _kept(what: str, part: Path, entry: WeightsEntry, done: int | None = None) -> str:
+    """``what`` went wrong, and whether the bytes received so far are kept for a resume."""
+    received = done if done is not None else (part.stat().st_size if part.is_file() else 0)
+    if received and part.is_file():
+        return (
+            f"{what}; the {received:,} of {entry.size:,} bytes received so far are kept, "
+            "run the download again to resume"
+        )
+    return f"{what}; nothing was kept, run the download again. {_manual_route(entry.url(), entry)}"
