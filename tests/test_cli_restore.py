@@ -66,11 +66,20 @@ def test_without_weights_the_user_is_told_how_to_get_them(
     assert not (tmp_path / "out").exists()
 
 
-def test_refuses_to_overwrite_the_input(tiny_weights: Path, face_crop: Path) -> None:
+def test_never_overwrites_the_input_even_with_overwrite(tiny_weights: Path, face_crop: Path) -> None:
+    """Output folder = the input's folder: the input keeps its bytes and the result takes a free name."""
     before = face_crop.read_bytes()
-    code = main(["restore", str(face_crop), "--aligned", "-o", str(face_crop.parent), "--weights", str(tiny_weights)])
-    assert code == 1
+    args = ["restore", str(face_crop), "--aligned", "-o", str(face_crop.parent), "--weights", str(tiny_weights)]
+    assert main(args) == 0
+    restored = face_crop.with_name("astronaute_é-restored.png")
+    first = restored.stat().st_ino
+    assert main(args) == 0, "a second run must not replace the first run's result"
+    assert restored.stat().st_ino == first
+    assert main([*args, "--overwrite"]) == 0, "--overwrite replaces an earlier result, but never the input"
+    assert restored.stat().st_ino != first
     assert face_crop.read_bytes() == before
+    names = sorted(p.name for p in face_crop.parent.iterdir())
+    assert names == ["astronaute_é-restored-2.png", "astronaute_é-restored.png", "astronaute_é.png"]
 
 
 @pytest.mark.parametrize("w", ["1.5", "-0.1", "abc"])

@@ -16,6 +16,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QMessageBox
 
 from codeformer_app.batch import ItemResult, Status
+from codeformer_app.batch.journal import JOURNAL_NAME
 from codeformer_app.cli.batch_cmd import REPORT_NAME
 from codeformer_app.gui import batch_panel as batch_panel_module
 from codeformer_app.gui.batch_panel import (
@@ -155,7 +156,7 @@ def test_cancel_leaves_only_complete_files_and_start_resumes_the_rest(qtbot, pan
     done_first = finished.args[0]
     assert 1 <= len(done_first) < CANCEL_COPIES
     assert "Cancelled after" in panel.status_label.text() and "resume" in panel.status_label.text()
-    outputs = sorted(p.name for p in out_dir.iterdir())
+    outputs = sorted(p.name for p in out_dir.iterdir() if p.name != JOURNAL_NAME)
     assert REPORT_NAME in outputs
     images = [name for name in outputs if name != REPORT_NAME]
     assert images == sorted(Path(r.output).name for r in done_first)  # nothing partial, no temporary files
@@ -171,7 +172,8 @@ def test_cancel_leaves_only_complete_files_and_start_resumes_the_rest(qtbot, pan
     assert [r.status for r in resumed[: len(images)]] == [Status.SKIPPED] * len(images)
     assert [r.status for r in resumed[len(images) :]] == [Status.OK] * (CANCEL_COPIES - len(images))
     assert {name: (out_dir / name).stat().st_mtime_ns for name in images} == mtimes
-    assert sorted(p.name for p in out_dir.iterdir()) == sorted([REPORT_NAME, *(p.name for p in in_dir.iterdir())])
+    outputs = sorted(p.name for p in out_dir.iterdir() if p.name != JOURNAL_NAME)
+    assert outputs == sorted([REPORT_NAME, *(p.name for p in in_dir.iterdir())])
     assert panel.summary_label.text() == f"{CANCEL_COPIES - len(images)} restored, {len(images)} already done, 0 failed"
     assert panel.overall_bar.value() == CANCEL_COPIES
 

@@ -1,4 +1,4 @@
-"""Processing jobs one by one: a failure is recorded and the run goes on; finished outputs are skipped."""
+"""Processing jobs one by one: a failure is recorded and the run goes on; finished jobs are skipped."""
 
 from __future__ import annotations
 
@@ -7,59 +7,42 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from ..errors import CodeFormerAppError, OperationCancelled
-from ..pipeline.restore_file import RestoreOutcome
+from ..pipeline.outcome import RestoreOutcome
+from .journal import Journal
 from .plan import Job
 from .report import ItemResult, Status
 
 ProcessFn = Callable[[Path, Path], RestoreOutcome]
-ProgressFn = Callable[[int, int, ItemResult], None]
 ALREADY_DONE = "output already exists (finished in an earlier run); delete it to redo"
 
 
-def iter_jobs(jobs: Sequence[Job], process: ProcessFn, skip_existing: bool = True) -> Iterator[ItemResult]:
+def iter_jobs(jobs: Sequence[Job], process: ProcessFn, journal: Journal | None = None) -> Iterator[ItemResult]:
     """Run ``process(source, target)`` for each job, yielding what happened; never raises for a single bad file.
 
-    Outputs are written atomically by ``process``, so an existing output is a finished one: a run that was
-    killed and started again skips those and does the rest. ``OperationCancelled`` raised by ``process``
-    (the user stopped the run in the middle of a file) ends the run quietly, with that file left undone.
-    Stopping the iteration between files is the other way to cancel.
+    Jobs the plan marked ``done`` are skipped. ``journal`` (batches) records each output before it is made,
+    so a resumed run knows its own files. ``OperationCancelled`` raised by ``process`` (the user stopped the
+    run in the middle of a file) ends the run quietly, with that file left undone. Stopping the iteration
+    between files is the other way to cancel.
     """
     for job in jobs:
         try:
-            yield _run_one(job, process, skip_existing)
+            yield _run_one(job, process, journal)
         except OperationCancelled:
             return
 
 
-def run_jobs(
-    jobs: Sequence[Job],
-    process: ProcessFn,
-    progress: ProgressFn | None = None,
-    cancelled: Callable[[], bool] | None = None,
-    skip_existing: bool = True,
-) -> list[ItemResult]:
-    """:func:`iter_jobs` with a progress callback ``(done, total, result)`` and a cancel check between files."""
-    results: list[ItemResult] = []
-    if cancelled is not None and cancelled():
-        return results
-    for number, result in enumerate(iter_jobs(jobs, process, skip_existing), start=1):
-        results.append(result)
-        if progress is not None:
-            progress(number, len(jobs), result)
-        if cancelled is not None and cancelled():
-            break
-    return results
-
-
-def _run_one(job: Job, process: ProcessFn, skip_existing: bool) -> ItemResult:
+def _run_one(job: Job, process: ProcessFn, journal: Journal | None) -> ItemResult:
     source, target = str(job.source), str(job.target)
-    if skip_existing and job.target.exists():
+    if job.done:
         return ItemResult(source, target, Status.SKIPPED, ALREADY_DONE)
     started = time.perf_counter()
+    renamed = [f"{job.planned.name} already exists; written as {job.target.name}"] if job.planned else []
     try:
         if job.target.resolve() == job.source.resolve():
             raise CodeFormerAppError(f"{job.source}: the output would overwrite the input")
         job.target.parent.mkdir(parents=True, exist_ok=True)
+        if journal is not None:
+            journal.claim(job)
         outcome = process(job.source, job.target)
     except OperationCancelled:
         raise
@@ -72,4 +55,5 @@ def _run_one(job: Job, process: ProcessFn, skip_existing: bool) -> ItemResult:
         reason = f"{job.source}: unexpected error ({type(error).__name__}: {error})"
         return ItemResult(source, None, Status.FAILED, reason, time.perf_counter() - started)
     elapsed = time.perf_counter() - started
-    return ItemResult(source, target, Status.OK, None, elapsed, outcome.faces, outcome.notes)
+    status = Status.OK if outcome.faces else Status.NO_FACE
+    return ItemResult(source, target, status, None, elapsed, outcome.faces, [*renamed, *outcome.notes])

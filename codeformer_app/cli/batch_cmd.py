@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..batch import REPORT_NAME, plan_batch
-from ..errors import CodeFormerAppError
-from ..pipeline.restore_file import restore_file
+from ..batch import REPORT_NAME, Journal, PlanError, check_output_folder, plan_batch, read_finished
+from ..errors import CodeFormerAppError, WeightsError
+from ..weights.resolve import resolve_codeformer_weights
 from .common import setup_failed
-from .engine_options import add_processing_options, build_engine, settings_from_args
-from .run_jobs_cli import run_with_progress
+from .loading import load_engine_for_cli
+from .options import add_processing_options, engine_spec, report_settings, settings_from_args
+from .run_jobs_cli import FaceProgress, run_with_progress
 
 
 def add_batch_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -19,6 +20,7 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
         help="restore every photo under a folder, mirrored into another (resumable)",
         description="Restore every photo under IN_DIR (recursively) into the same tree under OUT_DIR. "
         "Finished files are skipped when the command is run again, so an interrupted run resumes. "
+        "Files in OUT_DIR that this batch did not make are never touched (a result then gets a free name). "
         f"A report of every file is written to OUT_DIR/{REPORT_NAME} (or --report).",
     )
     parser.add_argument("in_dir", type=Path, metavar="IN_DIR")
@@ -29,12 +31,33 @@ def add_batch_parser(subparsers: argparse._SubParsersAction) -> argparse.Argumen
 
 
 def run_batch(args: argparse.Namespace) -> int:
-    report = args.report or args.out_dir / REPORT_NAME
+    report = (args.report or args.out_dir / REPORT_NAME).absolute()
     try:
-        jobs = plan_batch(args.in_dir, args.out_dir, args.output_format)
-        engine = build_engine(args)
-        args.out_dir.mkdir(parents=True, exist_ok=True)
-    except (CodeFormerAppError, ValueError, OSError) as error:
+        jobs = plan_batch(args.in_dir, args.out_dir, args.output_format, read_finished(args.out_dir, report))
+        check_output_folder(args.out_dir)
+        check_output_folder(report.parent)
+        weights = _weights_if_needed(args, pending=any(not job.done for job in jobs))
+    except (PlanError, CodeFormerAppError, OSError) as error:
         return setup_failed(error, args.out_dir)
-    settings = settings_from_args(args)
-    return run_with_progress(jobs, lambda s, t: restore_file(s, t, engine, settings), report, skip_existing=True)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+
+    def load_process(on_face: FaceProgress):
+        from ..pipeline.restore_file import restore_file
+
+        engine = load_engine_for_cli(engine_spec(args))
+        settings = settings_from_args(args)
+        return lambda source, target: restore_file(source, target, engine, settings, on_face=on_face)
+
+    return run_with_progress(
+        jobs, load_process, report, Journal(args.out_dir), lambda: report_settings(args, weights), resumable=True
+    )
+
+
+def _weights_if_needed(args: argparse.Namespace, pending: bool) -> Path | None:
+    """The CodeFormer weights; missing weights are an error only when some file still needs them."""
+    try:
+        return resolve_codeformer_weights(args.weights, args.weights_dir)
+    except WeightsError:
+        if pending:
+            raise
+        return None

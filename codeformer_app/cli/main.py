@@ -7,8 +7,11 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from .common import EXIT_USAGE
+from .batch_cmd import add_batch_parser
+from .common import EXIT_INTERRUPTED, EXIT_USAGE
 from .gui_cmd import add_gui_parser
+from .restore_cmd import add_restore_parser
+from .weights_cmd import add_weights_parser
 
 PROG = "codeformer-app"
 DESCRIPTION = "Restore faces in old, blurry or damaged photos with CodeFormer."
@@ -21,11 +24,7 @@ def _top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # The processing commands import PyTorch (their options name its devices and our networks' choices).
-    from .batch_cmd import add_batch_parser
-    from .restore_cmd import add_restore_parser
-    from .weights_cmd import add_weights_parser
-
+    """Every command. Building it imports no PyTorch: handlers import what they need when they run."""
     parser, subparsers = _top_parser()
     add_gui_parser(subparsers)
     add_restore_parser(subparsers)
@@ -34,21 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _gui_parser() -> argparse.ArgumentParser:
-    """Only ``gui``: parsing it must not import PyTorch, or the window would wait for it."""
-    parser, subparsers = _top_parser()
-    add_gui_parser(subparsers)
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = _gui_parser() if arguments[:1] == ["gui"] else build_parser()
+    parser = build_parser()
     args = parser.parse_args(arguments)
     if getattr(args, "handler", None) is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
-    return args.handler(args)
+    try:
+        return args.handler(args)
+    except KeyboardInterrupt:  # while loading, before a command's own Ctrl-C handling takes over
+        print("stopped", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

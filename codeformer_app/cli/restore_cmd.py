@@ -1,18 +1,21 @@
-"""``codeformer-app restore``: restore the faces of photos (or aligned face crops) into an output folder."""
+"""``codeformer-app restore``: restore the faces of photos (or aligned face crops) into an output folder.
+
+Everything the user gave is checked first (inputs, output folder, names, weights), in well under a second and
+before PyTorch is imported; a mistake is exit code 2 with nothing created.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from ..batch import plan_files
+from ..batch import PlanError, check_output_folder, plan_files
 from ..errors import CodeFormerAppError
-from ..model import CodeFormer
-from ..pipeline.restore_file import Engine, FaceReport, RestoreOutcome, restore_file
-from ..restore.aligned import restore_aligned_file
+from ..weights.resolve import resolve_codeformer_weights
 from .common import setup_failed
-from .engine_options import add_processing_options, build_engine, settings_from_args
-from .run_jobs_cli import run_with_progress
+from .loading import load_engine_for_cli
+from .options import add_processing_options, engine_spec, report_settings, settings_from_args
+from .run_jobs_cli import FaceProgress, run_with_progress
 
 
 def add_restore_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -20,7 +23,9 @@ def add_restore_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         "restore",
         help="restore the faces in photos",
         description="Restore faces and write each result to OUTDIR under the input's file name "
-        "(the extension changes only with --format). INPUT may be files or folders (their photos, not recursive).",
+        "(the extension changes only with --format). INPUT may be files or folders (their photos, not recursive). "
+        "A file already in OUTDIR is never replaced (the result gets a free name such as photo-restored.png) "
+        "unless --overwrite is given; an input is never replaced.",
     )
     parser.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="photo files or folders")
     parser.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="output folder")
@@ -29,6 +34,9 @@ def add_restore_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         action="store_true",
         help="inputs are face crops already aligned to the FFHQ template (resized to 512 if needed)",
     )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace files already in OUTDIR that have the result's name"
+    )
     add_processing_options(parser)
     parser.set_defaults(handler=run_restore)
     return parser
@@ -36,23 +44,27 @@ def add_restore_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
 
 def run_restore(args: argparse.Namespace) -> int:
     try:
-        engine = build_engine(args)
-        process = _aligned_process(engine.model, args.fidelity) if args.aligned else _photo_process(args, engine)
-        args.output.mkdir(parents=True, exist_ok=True)
-    except (CodeFormerAppError, ValueError, OSError) as error:
+        fmt = None if args.aligned else args.output_format
+        jobs = plan_files(args.inputs, args.output, fmt, overwrite=args.overwrite)
+        check_output_folder(args.output)
+        if args.report is not None:
+            check_output_folder(args.report.absolute().parent)
+        weights = resolve_codeformer_weights(args.weights, args.weights_dir)
+    except (PlanError, CodeFormerAppError, OSError) as error:
         return setup_failed(error, args.output)
-    jobs = plan_files(args.inputs, args.output, None if args.aligned else args.output_format)
-    return run_with_progress(jobs, process, args.report, skip_existing=False)
+    args.output.mkdir(parents=True, exist_ok=True)
 
+    def load_process(on_face: FaceProgress):
+        engine = load_engine_for_cli(engine_spec(args, aligned=args.aligned))
+        if args.aligned:
+            from ..restore.aligned import aligned_process
 
-def _photo_process(args: argparse.Namespace, engine: Engine):
-    settings = settings_from_args(args)
-    return lambda source, target: restore_file(source, target, engine, settings)
+            return aligned_process(engine.model, args.fidelity, replace=args.overwrite)
+        from ..pipeline.restore_file import restore_file
 
+        settings = settings_from_args(args)
+        return lambda source, target: restore_file(source, target, engine, settings, on_face=on_face)
 
-def _aligned_process(model: CodeFormer, fidelity: float):
-    def process(source: Path, target: Path) -> RestoreOutcome:
-        w, h = restore_aligned_file(model, source, target, fidelity)
-        return RestoreOutcome([FaceReport(box=(0.0, 0.0, float(w), float(h)), score=1.0, fidelity=fidelity)])
-
-    return process
+    return run_with_progress(
+        jobs, load_process, args.report, settings=lambda: report_settings(args, weights, aligned=args.aligned)
+    )

@@ -16,18 +16,15 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..errors import WeightsError
-from ..weights.install import import_weights, install_official
 from ..weights.inventory import WeightsStatus, intact_official_record, verify_installed, weights_status
 from ..weights.paths import WEIGHTS_DIR_ENV, installed_path, partial_path, weights_dir
 from ..weights.registry import URL_BASE_ENV, WeightsEntry, find_entry, known_names
-from .common import EXIT_OK, EXIT_USAGE, print_error
+from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error
 
 #: A check failed (``verify``), or ``path NAME`` of something not installed.
 EXIT_CHECK_FAILED = 1
 #: Bad input or a weights problem (the same code as usage errors).
 EXIT_ERROR = EXIT_USAGE
-#: Interrupted by Ctrl-C (128 + SIGINT, the shell convention).
-EXIT_INTERRUPTED = 130
 #: Answers to the license question that count as acceptance.
 ACCEPT_ANSWERS = ("yes", "y")
 BYTES_PER_MB = 1_000_000
@@ -83,6 +80,9 @@ def add_weights_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
 
     check = actions.add_parser("verify", parents=[common], help="re-check the installed files (exit 1 on failure)")
     check.add_argument("name", nargs="?", metavar="NAME", help="only this entry")
+    check.add_argument(
+        "--deep", action="store_true", help="also load every file and build the networks (slower: loads PyTorch)"
+    )
     check.set_defaults(handler=_handles_errors(cmd_verify))
 
     where = actions.add_parser("path", parents=[common], help="print the weights folder, or one installed file")
@@ -113,15 +113,18 @@ def cmd_download(args: argparse.Namespace) -> int:
     if intact_official_record(entry, folder) is not None:
         print(f"{entry.name}: the official file is already installed: {installed_path(entry, folder)}")
         return EXIT_OK
+    from ..weights.install import install_official  # the HTTP client, only when downloading
+
     print(f"Downloading {entry.file_name} ({entry.size / BYTES_PER_MB:.1f} MB) from {entry.url(args.url_base)}")
     progress = _ProgressBar(entry.file_name)
     try:
         record = install_official(entry, folder, url_base=args.url_base, progress=progress)
     except KeyboardInterrupt:
-        _error(
-            f"{partial_path(entry, folder)}: download interrupted; the bytes received so far are kept, "
-            "run the same command again to resume"
-        )
+        part = partial_path(entry, folder)
+        if part.is_file() and part.stat().st_size:
+            _error(f"{part}: download stopped; the bytes received so far are kept, run the same command to resume")
+        else:
+            _error("download stopped before anything arrived; nothing was kept")
         return EXIT_INTERRUPTED
     finally:
         progress.close()
@@ -131,6 +134,8 @@ def cmd_download(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Check a local file and install its safetensors conversion; the file itself is left as it is."""
+    from ..weights.install import import_weights
+
     folder = _folder(args)
     record = import_weights(args.file, folder, name=args.name, force=args.force)
     entry = find_entry(record.name)
@@ -144,9 +149,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Recompute hashes (and for CodeFormer build the network); exit 1 if anything fails."""
+    """Recompute hashes (with ``--deep`` also load the files and build CodeFormer); exit 1 if anything fails."""
     folder = _folder(args)
-    results = verify_installed(folder, args.name)
+    results = verify_installed(folder, args.name, deep=args.deep)
     if not results:
         print(f"No weights are installed in {folder}.")
         return EXIT_OK

@@ -9,15 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..defaults import DEFAULT_DETECTOR, DETECTOR_NAMES
 from .types import FaceDetector
+
+__all__ = ["DEFAULT_DETECTOR", "DETECTOR_NAMES", "available_detectors", "create_detector"]
 
 if TYPE_CHECKING:
     import torch
-
-#: Detectors the app ships, the offline default first.
-DETECTOR_NAMES = ("mtcnn", "retinaface")
-#: Needs no download: its weights are inside the facenet-pytorch wheel.
-DEFAULT_DETECTOR = "mtcnn"
 
 
 def create_detector(name: str, device: torch.device | str = "cpu", weights_folder: Path | None = None) -> FaceDetector:

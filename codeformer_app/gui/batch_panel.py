@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 )
 from superqt.utils import GeneratorWorker
 
-from ..batch import REPORT_NAME, ItemResult, Job, Status, iter_and_report, plan_batch
+from ..batch import REPORT_NAME, ItemResult, Journal, Status, iter_and_report, plan_batch, read_finished, summary_line
 from ..errors import CodeFormerAppError, OperationCancelled
 from ..imaging import OUTPUT_FORMATS
 from ..pipeline.photo import ComposeOptions
@@ -130,10 +130,11 @@ class BatchRun:
         generator, and the report would be written whenever, and on whichever thread, it is collected.)
         """
         request = self.request
-        jobs = plan_batch(request.in_dir, request.out_dir, request.settings.output_format)
+        finished = read_finished(request.out_dir, request.report) if request.skip_existing else {}
+        jobs = plan_batch(request.in_dir, request.out_dir, request.settings.output_format, finished)
         request.out_dir.mkdir(parents=True, exist_ok=True)
-        yield Planned(len(jobs), _count_done(jobs) if request.skip_existing else 0)
-        run = iter_and_report(jobs, self.process, request.report, request.skip_existing)
+        yield Planned(len(jobs), sum(job.done for job in jobs))
+        run = iter_and_report(jobs, self.process, request.report, Journal(request.out_dir))
         try:
             for result in run:
                 yield result
@@ -172,10 +173,6 @@ class BatchRun:
             self._host.lock.release()
 
 
-def _count_done(jobs: list[Job]) -> int:
-    return sum(job.target.exists() for job in jobs)
-
-
 # --- small pure helpers (tested directly) --------------------------------------------------------------------
 
 
@@ -207,8 +204,7 @@ def estimate_remaining(results: list[ItemResult], to_process: int) -> float | No
 
 def summary_text(results: list[ItemResult]) -> str:
     """What the command line prints at the end, e.g. ``"3 restored, 1 already done, 1 failed"``."""
-    counts = {status: sum(r.status is status for r in results) for status in Status}
-    return f"{counts[Status.OK]} restored, {counts[Status.SKIPPED]} already done, {counts[Status.FAILED]} failed"
+    return summary_line(results)
 
 
 def display_name(path: str | Path, root: Path) -> str:

@@ -13,7 +13,7 @@ is the one limit (see ``read.py``).
 
 from __future__ import annotations
 
-from .atomic import write_bytes_atomic
+from ..durable import write_bytes_atomic
 from .errors import ImageError, ImageReadError, ImageWriteError
 from .photo import (
     FORMAT_SUFFIXES,

@@ -8,30 +8,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-#: Pillow's names of the formats we read, and the file name endings that belong to each.
-FORMAT_SUFFIXES: dict[str, tuple[str, ...]] = {
-    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif"),
-    "PNG": (".png",),
-    "TIFF": (".tif", ".tiff"),
-    "WEBP": (".webp",),
-    "BMP": (".bmp", ".dib"),
-}
-READ_FORMATS = tuple(FORMAT_SUFFIXES)
+from ..defaults import FORMAT_SUFFIXES, OUTPUT_FORMATS, READ_FORMATS, format_name
 
-#: What ``--format`` accepts, and the Pillow format each one means.
-OUTPUT_FORMATS = ("png", "jpg", "webp", "tif")
-_OUTPUT_FORMAT_NAMES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "webp": "WEBP", "tif": "TIFF", "tiff": "TIFF"}
+__all__ = ["FORMAT_SUFFIXES", "OUTPUT_FORMATS", "READ_FORMATS", "format_name"]
 
 #: Dividing a 16-bit sample by this maps 0..65535 onto 0..255 exactly (65535 = 255 * 257).
 SCALE_16_TO_8 = 257
-
-
-def format_name(fmt: str) -> str:
-    """The Pillow format name for an output format given by the user (``jpg`` -> ``JPEG``)."""
-    try:
-        return _OUTPUT_FORMAT_NAMES[fmt.lower().lstrip(".")]
-    except KeyError:
-        raise ValueError(f"unknown output format {fmt!r}; choose one of {', '.join(OUTPUT_FORMATS)}") from None
 
 
 @dataclass(frozen=True)

@@ -19,18 +19,19 @@ import numpy as np
 import tifffile
 from PIL import Image
 
+from ..defaults import DEFAULT_JPEG_QUALITY, DEFAULT_WEBP_QUALITY, QUALITY_RANGE
+from ..durable import describe_write_error, write_bytes_atomic
+from ..output_names import output_path
 from . import png_chunks
-from .atomic import describe_write_error, write_bytes_atomic
 from .errors import ImageWriteError
 from .exif import without_exif_header
 from .metadata import DESCRIPTIVE_TAGS, EXIF_IFD_TAG, GPS_IFD_TAG, TIFF_IPTC_TAG, TIFF_XMP_TAG, icc_colour_space
 from .photo import FORMAT_SUFFIXES, PhotoInfo, format_name, to_8bit
 
-DEFAULT_JPEG_QUALITY = 95
-DEFAULT_WEBP_QUALITY = 95
+__all__ = ["DEFAULT_JPEG_QUALITY", "DEFAULT_WEBP_QUALITY", "WriteResult", "output_path", "write_photo"]
+
 #: libwebp effort 0..6: 4 is libwebp's own default, a fair trade of size against time.
 WEBP_METHOD = 4
-QUALITY_RANGE = range(1, 101)
 #: Pillow's subsampling codes.
 SUBSAMPLING_444 = 0
 #: PNG: zlib level 1 with the RLE strategy and the Sub filter. Measured on 12 MP photos (2 cores): about
@@ -67,22 +68,6 @@ class WriteResult:
     notes: tuple[str, ...]
 
 
-def output_path(
-    input_name: str | Path, out_dir: Path | str, fmt: str | None = None, source_format: str | None = None
-) -> Path:
-    """Where the result of ``input_name`` goes in ``out_dir``: the same file name.
-
-    The extension changes only when ``fmt`` is given, or when ``source_format`` (the format the file really
-    holds) does not match the extension; a matching extension is kept as it is (``.JPEG`` stays). Only the
-    last component of ``input_name`` is used, so a name can never point outside ``out_dir``.
-    """
-    name = Path(input_name).name
-    target = format_name(fmt) if fmt else source_format
-    if target is None or Path(name).suffix.lower() in FORMAT_SUFFIXES[target]:
-        return Path(out_dir) / name
-    return Path(out_dir) / (Path(name).stem + FORMAT_SUFFIXES[target][0])
-
-
 def write_photo(
     path: Path | str,
     color: np.ndarray,
@@ -90,12 +75,14 @@ def write_photo(
     info: PhotoInfo,
     fmt: str | None = None,
     quality: int | None = None,
+    replace: bool = True,
 ) -> WriteResult:
     """Encode ``color`` (H, W, 3 BGR) and ``alpha`` with the metadata of ``info`` and write them atomically.
 
     The format is ``fmt`` if given (``png|jpg|webp|tif``; ``path``'s extension must then match it, see
     :func:`output_path`), else the source's content format, whatever the extension says. ``quality`` applies
-    to JPEG and WebP. The folder must exist. Raises ImageWriteError naming the file and the reason;
+    to JPEG and WebP. With ``replace=False`` an existing file at ``path`` is never replaced (ImageWriteError).
+    The folder must exist. Raises ImageWriteError naming the file and the reason;
     ValueError for arguments that cannot be right.
     """
     path = Path(path)
@@ -119,7 +106,7 @@ def write_photo(
         raise ImageWriteError(path, f"cannot be encoded as {target}: {error}") from None
     notes += _unkept_metadata(info, target)
     try:
-        write_bytes_atomic(path, data)
+        write_bytes_atomic(path, data, replace=replace)
     except OSError as error:
         raise ImageWriteError(path, describe_write_error(error)) from None
     return WriteResult(path=path, format=target, notes=tuple(notes))

@@ -211,6 +211,14 @@ def _listing(items: list[str], limit: int = 12) -> str:
     return shown + (f", ... ({len(items) - limit} more)" if len(items) > limit else "")
 
 
+def no_fidelity_warning(path: Path) -> str:
+    """Weights without fusion (CFT) blocks load and restore, but the fidelity weight cannot change anything."""
+    return (
+        f"{path}: these weights have no fidelity (CFT) blocks, so the fidelity setting (-w) has no effect: "
+        "every face is restored as at w = 0"
+    )
+
+
 def load_codeformer(path: Path, device: str | torch.device = "cpu") -> CodeFormer:
     """Read, validate and build the network from a weights file, ready for inference on ``device``."""
     state_dict, metadata = read_state_dict(Path(path))

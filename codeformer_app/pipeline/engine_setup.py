@@ -2,49 +2,48 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable
 
 import torch
 
-from ..detection import DETECTOR_NAMES, create_detector
+from ..detection import create_detector
 from ..device import pick_device
-from ..model.checkpoint import load_codeformer
+from ..model.checkpoint import load_codeformer, no_fidelity_warning
 from ..model.runtime import Precision
-from ..weights import resolve_codeformer_weights
-from .parsing import load_face_parser
+from ..weights import find_installed, resolve_codeformer_weights
+from .engine_spec import EngineSpec
+from .parsing import PARSENET_WEIGHTS, load_face_parser
 from .restore_file import Engine
-from .upscale import load_realesrgan_x2
+from .upscale import REALESRGAN_WEIGHTS, load_realesrgan_x2
+
+__all__ = ["EngineSpec", "load_engine"]
 
 
-@dataclass(frozen=True)
-class EngineSpec:
-    """What to build; every field has the command line's default."""
-
-    weights: Path | None = None
-    """A CodeFormer weights file, or None for the installed one."""
-    device: str = "auto"
-    precision: Precision = Precision.FAST
-    detector: str = DETECTOR_NAMES[0]
-    parsing: bool = True
-    """Use ParseNet's mask when its weights are installed."""
-    upscaler: bool = False
-    """Load Real-ESRGAN x2 (when installed) for background upscaling."""
-    threads: int | None = None
-    """CPU threads for the networks; None leaves PyTorch's default."""
+#: Told what is being loaded, so a user sees why the first seconds pass ("Loading CodeFormer…").
+StepFn = Callable[[str], None]
 
 
-def load_engine(spec: EngineSpec) -> Engine:
+def load_engine(spec: EngineSpec, on_step: StepFn | None = None) -> Engine:
     """The networks of ``spec``; raises ``CodeFormerAppError`` (e.g. ``WeightsMissingError``) or ``ValueError``
     with a message for the user."""
+    say = on_step or (lambda _text: None)
     if spec.threads is not None:
         torch.set_num_threads(max(1, spec.threads))
     device = pick_device(spec.device)
-    model = load_codeformer(resolve_codeformer_weights(spec.weights), device)
-    model.precision = spec.precision
-    return Engine(
-        model=model,
-        detector=create_detector(spec.detector, device),
-        parser=load_face_parser(device) if spec.parsing else None,
-        upscaler=load_realesrgan_x2(device) if spec.upscaler else None,
-    )
+    weights = resolve_codeformer_weights(spec.weights, spec.weights_dir)
+    say(f"Loading CodeFormer ({weights.name})…")
+    model = load_codeformer(weights, device)
+    model.precision = Precision(spec.precision)
+    detector = None
+    if spec.detector is not None:
+        say(f"Loading the face detector ({spec.detector})…")
+        detector = create_detector(spec.detector, device, spec.weights_dir)
+    parser = upscaler = None
+    if spec.parsing and find_installed(PARSENET_WEIGHTS, spec.weights_dir) is not None:
+        say("Loading ParseNet…")
+        parser = load_face_parser(device, spec.weights_dir)
+    if spec.upscaler and find_installed(REALESRGAN_WEIGHTS, spec.weights_dir) is not None:
+        say("Loading Real-ESRGAN…")
+        upscaler = load_realesrgan_x2(device, spec.weights_dir)
+    warnings = () if model.config.connect_list else (no_fidelity_warning(weights),)
+    return Engine(model=model, detector=detector, parser=parser, upscaler=upscaler, warnings=warnings)

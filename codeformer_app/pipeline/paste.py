@@ -13,10 +13,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..defaults import DEFAULT_FEATHER
 from .align import Alignment
 
-#: Default feather width as a fraction of the square root of the face's pasted area (official: 1/20).
-DEFAULT_FEATHER = 1.0 / 20.0
+__all__ = ["DEFAULT_FEATHER", "Region", "crop_to_output", "face_region", "feathered_mask", "paste_face"]
+
 #: Pixels trimmed from the crop's edge before feathering, so bilinear edge pixels never show.
 EDGE_TRIM_PX = 2
 #: Extra pixels around the region of interest so interpolation at its border has support.

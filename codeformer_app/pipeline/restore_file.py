@@ -11,6 +11,7 @@ from ..errors import OperationCancelled
 from ..imaging import read_photo, write_photo
 from ..model import CodeFormer
 from .encodings import ONE_SHOT_BUDGET_BYTES
+from .outcome import FaceReport, RestoreOutcome, clipped_box
 from .parsing import FaceParser
 from .photo import ComposeOptions, analyse_photo, compose, render_faces
 from .upscale import RealEsrganX2
@@ -24,9 +25,12 @@ class Engine:
     """The networks, built once and shared by every photo of a run."""
 
     model: CodeFormer
-    detector: FaceDetector
+    detector: FaceDetector | None = None
+    """None for an engine that only restores pre-aligned crops."""
     parser: FaceParser | None = None
     upscaler: RealEsrganX2 | None = None
+    warnings: tuple[str, ...] = ()
+    """What the user should know about these networks (e.g. weights on which the fidelity has no effect)."""
 
 
 @dataclass(frozen=True)
@@ -37,21 +41,8 @@ class RestoreSettings:
     output_format: str | None = None
     """png | jpg | webp | tif, or None for the input's format."""
     quality: int | None = None
-
-
-@dataclass(frozen=True)
-class FaceReport:
-    box: tuple[float, float, float, float]
-    """x0, y0, x1, y1 in input pixels (after EXIF rotation)."""
-    score: float
-    fidelity: float
-
-
-@dataclass(frozen=True)
-class RestoreOutcome:
-    faces: list[FaceReport]
-    notes: list[str] = field(default_factory=list)
-    """What could not be kept exactly (e.g. a CMYK profile), for the report."""
+    overwrite: bool = False
+    """Replace a file already at the target (``--overwrite``); otherwise writing there fails."""
 
 
 def restore_file(
@@ -64,10 +55,13 @@ def restore_file(
 ) -> RestoreOutcome:
     """Restore every face of ``source`` and write the result atomically to ``target``.
 
-    A photo without faces is written unchanged in content (and metadata); that is not an error.
+    A photo without faces is written unchanged in content (and metadata), so a mirrored folder is complete;
+    the outcome then lists no faces. ``target`` is never replaced unless ``settings.overwrite``.
     ``cancelled()`` is asked before each face; when it says so, ``OperationCancelled`` is raised and nothing
     is written.
     """
+    if engine.detector is None:
+        raise ValueError("this engine was built without a face detector (for pre-aligned crops only)")
     photo = read_photo(source)
     analysed = analyse_photo(photo, engine.model, engine.detector, settings.detection, ONE_SHOT_BUDGET_BYTES)
     total = len(analysed.faces)
@@ -81,11 +75,18 @@ def restore_file(
     if on_face is not None:
         on_face(total, total)
     color, alpha = compose(analysed, restored, settings.compose, engine.upscaler, engine.parser)
-    written = write_photo(target, color, alpha, photo.info, settings.output_format, settings.quality)
+    written = write_photo(
+        target, color, alpha, photo.info, settings.output_format, settings.quality, replace=settings.overwrite
+    )
     faces = [
         FaceReport(
-            box=tuple(float(v) for v in f.detected.box), score=float(f.detected.score), fidelity=settings.fidelity
+            box=clipped_box(f.detected.box, photo.info.width, photo.info.height),
+            score=float(f.detected.score),
+            fidelity=settings.fidelity,
         )
         for f in analysed.faces
     ]
     return RestoreOutcome(faces, [*photo.info.notes, *written.notes])
+
+
+__all__ = ["Engine", "FaceProgress", "FaceReport", "RestoreOutcome", "RestoreSettings", "restore_file"]

@@ -25,13 +25,12 @@ import cv2
 import numpy as np
 import torch
 
+from ..defaults import UPSCALE_FACTORS
 from ..errors import OperationCancelled, WeightsError
 from ..model import runtime
 from ..model.checkpoint import StateDict, load_strict, read_state_dict
 from ..weights import find_installed
 
-#: Enlargement factors offered to the user.
-UPSCALE_FACTORS = (1, 2, 3, 4)
 #: Name of the Real-ESRGAN x2 weights in the weights registry.
 REALESRGAN_WEIGHTS = "realesrgan-x2"
 #: Enlargement of the network; its first layer is a 2x2 pixel-unshuffle.

@@ -1,45 +1,54 @@
 """Weights management: the registry of official files, download, import/convert, verify, and lookup.
 
 Core code only (no Qt, no terminal UI). The CLI front end is ``codeformer_app.cli.weights_cmd``.
+Names are imported from their modules on first use, so ``from codeformer_app.weights import find_installed``
+does not load the HTTP client or PyTorch with it.
 """
 
-from .download import DownloadCancelled, download
-from .index import InstalledRecord, load_index
-from .install import import_weights, install_official
-from .inventory import VerifyResult, WeightsStatus, verify_installed, weights_status
-from .paths import WEIGHTS_DIR_ENV, installed_path, weights_dir
-from .registry import URL_BASE_ENV, NetworkKind, WeightsEntry, entries, find_entry, lookup
-from .resolve import (
-    WeightsMissingError,
-    find_installed,
-    missing_message,
-    resolve_codeformer_weights,
-    resolve_weights,
-)
+from __future__ import annotations
 
-__all__ = [
-    "URL_BASE_ENV",
-    "WEIGHTS_DIR_ENV",
-    "DownloadCancelled",
-    "InstalledRecord",
-    "NetworkKind",
-    "VerifyResult",
-    "WeightsEntry",
-    "WeightsMissingError",
-    "WeightsStatus",
-    "download",
-    "entries",
-    "find_entry",
-    "find_installed",
-    "import_weights",
-    "install_official",
-    "installed_path",
-    "load_index",
-    "lookup",
-    "missing_message",
-    "resolve_codeformer_weights",
-    "resolve_weights",
-    "verify_installed",
-    "weights_dir",
-    "weights_status",
-]
+import importlib
+from typing import Any
+
+#: Public name -> the module (in this package) that defines it.
+_HOMES = {
+    "DownloadCancelled": "download",
+    "download": "download",
+    "InstalledRecord": "index",
+    "load_index": "index",
+    "import_weights": "install",
+    "install_official": "install",
+    "VerifyResult": "inventory",
+    "WeightsStatus": "inventory",
+    "verify_installed": "inventory",
+    "weights_status": "inventory",
+    "WEIGHTS_DIR_ENV": "paths",
+    "installed_path": "paths",
+    "weights_dir": "paths",
+    "URL_BASE_ENV": "registry",
+    "NetworkKind": "registry",
+    "WeightsEntry": "registry",
+    "entries": "registry",
+    "find_entry": "registry",
+    "lookup": "registry",
+    "WeightsMissingError": "resolve",
+    "find_installed": "resolve",
+    "missing_message": "resolve",
+    "resolve_codeformer_weights": "resolve",
+    "resolve_weights": "resolve",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

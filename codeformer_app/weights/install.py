@@ -16,22 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-
-from safetensors.torch import save_file
+from typing import TYPE_CHECKING
 
 from ..errors import WeightsError
-from ..model.checkpoint import (
-    SIGNATURE_KEYS,
-    StateDict,
-    build_codeformer,
-    read_state_dict,
-    save_codeformer_safetensors,
-)
 from .download import CancelCheck, ProgressCallback, download
 from .files import sha256_file, write_atomically
 from .index import InstalledRecord, put_record
 from .paths import ensure_folder, installed_path
 from .registry import CODEFORMER, NetworkKind, WeightsEntry, entry_by_sha256, find_entry, known_names, lookup
+
+if TYPE_CHECKING:
+    from ..model.checkpoint import StateDict
 
 #: Metadata written into every converted file, so its origin is known even without the index.
 META_WEIGHTS_NAME = "codeformer_app.weights"
@@ -52,6 +47,11 @@ def import_weights(source: Path, folder: Path, *, name: str | None = None, force
         source_sha256 = sha256_file(source)
     except OSError as error:
         raise WeightsError(source, f"cannot read the file ({error.strerror or error})") from None
+    # PyTorch is imported only here, when a file is really converted: listing and checking stay quick.
+    from safetensors.torch import save_file
+
+    from ..model.checkpoint import build_codeformer, read_state_dict, save_codeformer_safetensors
+
     state_dict, metadata = read_state_dict(source)
     entry, official = _identify(source, source_sha256, named, state_dict)
     if not official and entry.kind is not NetworkKind.CODEFORMER and not force:
@@ -112,6 +112,8 @@ def install_official(
 
 def looks_like_codeformer(state_dict: StateDict) -> bool:
     """True when the state dict has the keys every CodeFormer checkpoint has."""
+    from ..model.checkpoint import SIGNATURE_KEYS
+
     return all(key in state_dict for key in SIGNATURE_KEYS)
 
 

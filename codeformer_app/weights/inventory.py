@@ -6,7 +6,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import WeightsError
-from ..model.checkpoint import build_codeformer, read_state_dict
 from .files import sha256_file
 from .index import InstalledRecord, load_index
 from .paths import installed_path
@@ -67,8 +66,12 @@ def weights_status(folder: Path) -> list[WeightsStatus]:
     return statuses
 
 
-def verify_installed(folder: Path, name: str | None = None) -> list[VerifyResult]:
-    """Check installed files against the index; with ``name``, that entry even if it is not installed."""
+def verify_installed(folder: Path, name: str | None = None, deep: bool = False) -> list[VerifyResult]:
+    """Check installed files against the index; with ``name``, that entry even if it is not installed.
+
+    The hash proves a file is byte for byte the one that was checked when it was installed. ``deep`` also
+    reads every file and builds the CodeFormer network again (this imports PyTorch and takes seconds).
+    """
     wanted = find_entry(name) if name else None
     results = []
     for status in weights_status(folder):
@@ -76,11 +79,11 @@ def verify_installed(folder: Path, name: str | None = None) -> list[VerifyResult
             continue
         if wanted is None and not status.installed and status.record is None:
             continue
-        results.append(_verify_one(status))
+        results.append(_verify_one(status, deep))
     return results
 
 
-def _verify_one(status: WeightsStatus) -> VerifyResult:
+def _verify_one(status: WeightsStatus, deep: bool) -> VerifyResult:
     entry, path, record = status.entry, status.path, status.record
 
     def result(ok: bool, message: str) -> VerifyResult:
@@ -100,13 +103,24 @@ def _verify_one(status: WeightsStatus) -> VerifyResult:
             f"changed since it was installed (SHA-256 expected {record.sha256}, got {actual}); "
             "download or import it again",
         )
+    if deep:
+        problem = _structure_problem(entry, path)
+        if problem is not None:
+            return result(False, problem)
+    return result(True, "official" if record.official else "custom (not the official file)")
+
+
+def _structure_problem(entry: WeightsEntry, path: Path) -> str | None:
+    """Why the file cannot be loaded (CodeFormer: why the network cannot be built from it), or None."""
+    from ..model.checkpoint import build_codeformer, read_state_dict
+
     try:
         state_dict, metadata = read_state_dict(path)
         if entry.kind is NetworkKind.CODEFORMER:
             build_codeformer(state_dict, metadata, path)
     except WeightsError as error:
-        return result(False, error.reason)
-    return result(True, "official" if record.official else "custom (not the official file)")
+        return error.reason
+    return None
 
 
 def intact_official_record(entry: WeightsEntry, folder: Path) -> InstalledRecord | None:
@@ -115,3 +129,21 @@ def intact_official_record(entry: WeightsEntry, folder: Path) -> InstalledRecord
     if status is None or not status.installed or status.record is None or not status.record.official:
         return None
     return status.record if sha256_file(status.path) == status.record.sha256 else None
+
+
+def weights_sha256(path: Path, folder: Path | None = None) -> str:
+    """SHA-256 of a weights file: from the index when it is the installed file (no 400 MB re-read), else
+    computed."""
+    from .paths import weights_dir
+
+    path = Path(path)
+    base = weights_dir(folder)
+    try:
+        records = load_index(base)
+    except WeightsError:
+        records = {}
+    for record in records.values():
+        candidate = base / record.file
+        if candidate.is_file() and candidate.resolve() == path.resolve():
+            return record.sha256
+    return sha256_file(path)
