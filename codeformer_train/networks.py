@@ -46,13 +46,6 @@ class VQGANConfig:
         """The VQGAN inside a CodeFormer of this configuration."""
         return cls(**{name: getattr(config, name) for name in cls.__dataclass_fields__})
 
-    @classmethod
-    def from_dict(cls, fields: dict) -> VQGANConfig:
-        fields = dict(fields)
-        for name in ("ch_mult", "attn_resolutions"):
-            fields[name] = tuple(fields[name])
-        return cls(**fields)
-
 
 class VQAutoEncoder(nn.Module):
     """Encoder -> nearest-code quantizer -> generator; stage I trains all three on clean faces."""

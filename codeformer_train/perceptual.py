@@ -183,11 +183,6 @@ class PerceptualLoss(nn.Module):
         return loss
 
 
-def official_lin_key(index: int) -> str:
-    """Key of tap ``index``'s weight in LPIPS's ``vgg.pth`` (the conv is item 1 of the Sequential)."""
-    return f"{OFFICIAL_LIN_PREFIX}{index}.model.1.weight"
-
-
 def _official_lin_layout(lin: nn.ModuleDict) -> nn.Module:
     """Our lin convs seen under LPIPS's key names, so ``load_strict`` checks the file in its own terms.
 

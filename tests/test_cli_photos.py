@@ -78,6 +78,7 @@ def test_batch_refuses_an_output_folder_inside_the_input(photo_tree: Path, tiny_
     assert not (photo_tree / "out").exists()
 
 
+@pytest.mark.slow
 def test_killed_batch_resumes_without_redoing_finished_files(tmp_path: Path, tiny_weights: Path) -> None:
     source = tmp_path / "in"
     for index in range(6):

@@ -164,6 +164,7 @@ def test_bad_option_values_stop_in_the_parser(tmp_path: Path, extra: list[str]) 
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_usage_errors_name_the_problem_create_nothing_and_load_no_network(tmp_path: Path, tiny_weights: Path) -> None:
     photo = write(astronaut_bgr(), tmp_path / "photos" / "a.png")
     empty = tmp_path / "empty"
@@ -222,6 +223,7 @@ def test_missing_weights_are_found_before_any_network_loads(tmp_path: Path) -> N
 # --- 6: a photo without faces has its own status --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_photo_without_faces_is_not_counted_as_restored(tmp_path: Path, tiny_weights: Path) -> None:
     face = write(astronaut_bgr(), tmp_path / "in" / "astronaut.png")
     cup = write(coffee_bgr(), tmp_path / "in" / "coffee.png")
@@ -242,6 +244,7 @@ def test_a_photo_without_faces_is_not_counted_as_restored(tmp_path: Path, tiny_w
 # --- 7: a finished batch loads nothing -----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_rerunning_a_finished_batch_loads_no_network(tmp_path: Path, tiny_weights: Path) -> None:
     source = tmp_path / "in"
     write(astronaut_bgr(), source / "a.png")
@@ -269,6 +272,7 @@ def test_help_and_weights_listing_do_not_import_pytorch(args: list[str]) -> None
     assert "NO_TORCH" in result.stderr
 
 
+@pytest.mark.slow
 def test_triton_is_not_installed_and_nothing_leaks_at_exit(tmp_path: Path, tiny_weights: Path) -> None:
     """The app never compiles; an installed Triton printed ~30 lines of 'nanobind: leaked instances' at exit."""
     source = write(astronaut_bgr(), tmp_path / "a.png")
@@ -296,6 +300,7 @@ def test_loading_is_announced(tmp_path: Path, tiny_weights: Path, capsys: pytest
 # --- 10: Ctrl-C ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_with_one_line_and_exit_130(tmp_path: Path, tiny_weights: Path) -> None:
     source = tmp_path / "in"
     for index in range(8):

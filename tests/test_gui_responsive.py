@@ -20,7 +20,7 @@ from codeformer_app.gui.settings import AppSettings
 from codeformer_app.model import CodeFormer
 from codeformer_app.pipeline.restore_file import Engine
 
-pytestmark = pytest.mark.usefixtures("qt_settings_dir")
+pytestmark = [pytest.mark.usefixtures("qt_settings_dir"), pytest.mark.slow]  # the full-size network
 PROBE_INTERVAL_MS = 10
 #: The product's limit for one stretch without event processing.
 MAX_BLOCKED_S = 0.100

@@ -15,6 +15,8 @@ from model_helpers import perturb_, random_faces
 from codeformer_app.model import CodeFormer
 from codeformer_app.model.runtime import Precision
 
+pytestmark = pytest.mark.slow  # full-size networks or whole training runs
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # the reference uses the deprecated torch.jit.script
     from spandrel_extra_arches.architectures.CodeFormer import CodeFormer as ReferenceCodeFormer

@@ -27,6 +27,8 @@ from codeformer_train.loop import CHECKPOINT_PATH, LOG_NAME, train
 from codeformer_train.perceptual import PerceptualLoss
 from codeformer_train.stage_weights import STAGE_KEY, VQGAN_CONFIG_KEY
 
+pytestmark = pytest.mark.slow  # whole training runs
+
 FACE_SIZE = 32
 STEPS = 60
 LOG_EVERY = 10

@@ -35,8 +35,3 @@ def apply_orientation(image: np.ndarray, orientation: int) -> np.ndarray:
     if orientation == 7:  # mirrored along the anti-diagonal
         return cv2.flip(cv2.transpose(image), -1)
     return cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE)  # 8: stored turned 90 degrees clockwise
-
-
-def upright_size(width: int, height: int, orientation: int) -> tuple[int, int]:
-    """The (width, height) after :func:`apply_orientation`."""
-    return (height, width) if orientation in SWAPS_AXES else (width, height)
