@@ -48,7 +48,7 @@ def _measure(stage_name: str, args: argparse.Namespace) -> dict:
     from codeformer_app.model import CodeFormer
     from codeformer_train.config import StageName, preset
     from codeformer_train.data import StepBatches, list_faces
-    from codeformer_train.networks import VQAutoEncoder
+    from codeformer_train.networks import VQAutoEncoder, VQGANConfig
     from codeformer_train.perceptual import PerceptualLoss
     from codeformer_train.stage_weights import export_codeformer, export_vqgan
     from codeformer_train.stages import build_stage, needs_perceptual
@@ -63,7 +63,7 @@ def _measure(stage_name: str, args: argparse.Namespace) -> dict:
     if hasattr(config, "gan"):
         config = dataclasses.replace(config, gan=dataclasses.replace(config.gan, start_step=0))
     if stage_name in ("codes", "fusion"):
-        vqgan = VQAutoEncoder.from_config(VQAutoEncoder().config)
+        vqgan = VQAutoEncoder(VQGANConfig())
         vqgan_path = export_vqgan(vqgan.state_dict(), json.dumps(vqgan.config.to_dict()), work / "vqgan.safetensors", 0)
         config = dataclasses.replace(config, vqgan=str(vqgan_path))
         del vqgan

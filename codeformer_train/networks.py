@@ -8,8 +8,7 @@ stage I trains is exactly what the app runs.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
@@ -50,29 +49,14 @@ class VQGANConfig:
 class VQAutoEncoder(nn.Module):
     """Encoder -> nearest-code quantizer -> generator; stage I trains all three on clean faces."""
 
-    def __init__(
-        self,
-        img_size: int = 512,
-        nf: int = 64,
-        ch_mult: Sequence[int] = (1, 2, 2, 4, 4, 8),
-        res_blocks: int = 2,
-        attn_resolutions: Sequence[int] = (16,),
-        emb_dim: int = 256,
-        codebook_size: int = 1024,
-        beta: float = 0.25,
-    ) -> None:
+    def __init__(self, config: VQGANConfig = VQGANConfig()) -> None:
         super().__init__()
-        self.config = VQGANConfig(
-            img_size, nf, tuple(ch_mult), res_blocks, tuple(attn_resolutions), emb_dim, codebook_size, beta
-        )
-        ch_mult, attn = self.config.ch_mult, self.config.attn_resolutions
-        self.encoder = Encoder(3, nf, emb_dim, ch_mult, res_blocks, img_size, attn)
-        self.quantize = NearestQuantizer(codebook_size, emb_dim, beta)
-        self.generator = Generator(nf, emb_dim, ch_mult, res_blocks, img_size, attn)
-
-    @classmethod
-    def from_config(cls, config: VQGANConfig) -> VQAutoEncoder:
-        return cls(**config.to_dict())
+        config = replace(config, ch_mult=tuple(config.ch_mult), attn_resolutions=tuple(config.attn_resolutions))
+        self.config = config
+        ch_mult, attn = config.ch_mult, config.attn_resolutions
+        self.encoder = Encoder(3, config.nf, config.emb_dim, ch_mult, config.res_blocks, config.img_size, attn)
+        self.quantize = NearestQuantizer(config.codebook_size, config.emb_dim, config.beta)
+        self.generator = Generator(config.nf, config.emb_dim, ch_mult, config.res_blocks, config.img_size, attn)
 
     @property
     def last_layer(self) -> torch.Tensor:

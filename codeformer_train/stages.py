@@ -18,7 +18,6 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from codeformer_app.model import CodeFormer
 from codeformer_app.model.checkpoint import load_strict
-from codeformer_app.model.fusion import adain
 from codeformer_app.model.vqgan import Encoder, NearestQuantizer
 
 from .adversary import Adversary
@@ -149,7 +148,7 @@ class VQGANTraining(Stage):
         self, config: VQGANStage, device: torch.device, total_steps: int, perceptual: PerceptualLoss, amp: bool = False
     ) -> None:
         super().__init__(config, device, total_steps, amp)
-        self.network = VQAutoEncoder.from_config(config.network)
+        self.network = VQAutoEncoder(config.network)
         if config.init:
             load_vqgan_parts(self.network, config.init)
         self.network.to(device).train()
@@ -193,7 +192,7 @@ class ReferenceCoder(nn.Module):
         ch_mult, attn = config.ch_mult, config.attn_resolutions
         self.encoder = Encoder(3, config.nf, config.emb_dim, ch_mult, config.res_blocks, config.img_size, attn)
         self.quantize = NearestQuantizer(config.codebook_size, config.emb_dim, config.beta)
-        vqgan = VQAutoEncoder.from_config(config)
+        vqgan = VQAutoEncoder(config)
         load_vqgan_parts(vqgan, path)
         self.encoder.load_state_dict(vqgan.encoder.state_dict())
         self.quantize.load_state_dict(vqgan.quantize.state_dict())
@@ -223,7 +222,7 @@ class CodesTraining(Stage):
             raise StageSetupError(
                 None, "stage II needs the stage I VQGAN: set vqgan=FILE (--vqgan on the command line)"
             )
-        self.network = CodeFormer.from_config(config.network)
+        self.network = CodeFormer(config.network)
         load_vqgan_parts(self.network, config.vqgan)
         if config.init:
             load_codeformer_weights(self.network, config.init)
@@ -284,7 +283,7 @@ class FusionTraining(Stage):
                 "stage III's code terms need the stage I VQGAN: set vqgan=FILE (--vqgan), or turn them off with "
                 "--set cross_entropy_weight=0 --set feature_weight=0",
             )
-        self.network = CodeFormer.from_config(config.network)
+        self.network = CodeFormer(config.network)
         load_strict(self.network, init_weights, Path(config.init), "CodeFormer")
         del init_weights
         config_vqgan = VQGANConfig.from_codeformer(config.network)
@@ -304,25 +303,15 @@ class FusionTraining(Stage):
         return self.network.fuse_convs_dict[largest].shift[-1].weight
 
     def restore(self, lq: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Training forward at the configured w: image, code logits and encoder latent (with gradients)."""
-        model, w = self.network, self.config.fidelity_weight
-        lq_feat, skips = model.encoder(lq, model.config.connect_list)
-        logits = model.predict_logits(lq_feat)
-        side = model.config.latent_side
-        # The codes are a lookup (no gradient to the transformer through them); detached before AdaIN as the
-        # official code does, so the encoder gets no gradient through the AdaIN statistics either way.
-        codes = model.quantize.lookup(logits.argmax(dim=2), (side, side)).detach()
-        if self.config.adain:
-            codes = adain(codes, lq_feat.detach())
+        """Training forward at the configured w: image, code logits and encoder latent (with gradients).
 
-        blocks = dict(model.fuse_convs_dict.items())  # only the connect_list resolutions have one
-
-        def fuse(resolution: int, dec_feat: torch.Tensor) -> torch.Tensor:
-            block = blocks.get(str(resolution))
-            return dec_feat if block is None else block(skips[resolution], dec_feat, w)
-
-        image = model.generator.run(codes, fuse=fuse)
-        return image, logits, lq_feat
+        The model's own encode/decode, as the app runs them: the codes are a lookup (no gradient through them)
+        and the encoder features enter the fusion detached, as in the official stage III.
+        """
+        model = self.network
+        encoded = model.encode(lq, adain_codes=self.config.adain, keep_logits=True)
+        image = model.decode(encoded, self.config.fidelity_weight, clamp=False)
+        return image, encoded.logits, encoded.lq_feat
 
     def train_step(self, batch: Batch, step: int) -> StepOutput:
         gt, lq = batch.gt.to(self.device), batch.lq.to(self.device)

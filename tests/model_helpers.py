@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from codeformer_app.model import CodeFormer
+from codeformer_app.model import CodeFormer, CodeFormerConfig
 
 #: A CodeFormer small enough for fast tests: 32x32 faces, 8x8 latent grid, fusion at 16 and 32.
 TINY_CONFIG = dict(
@@ -38,7 +38,7 @@ def perturb_(model: torch.nn.Module, seed: int, scale: float = 0.05) -> torch.nn
 
 def make_model(config: dict, seed: int = 0) -> CodeFormer:
     torch.manual_seed(seed)
-    return perturb_(CodeFormer(**config), seed + 1).eval()
+    return perturb_(CodeFormer(CodeFormerConfig(**config)), seed + 1).eval()
 
 
 def save_official_style(model: torch.nn.Module, path: Path) -> Path:

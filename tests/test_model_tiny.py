@@ -6,7 +6,7 @@ import pytest
 import torch
 from model_helpers import SMALL_CONFIG, TINY_CONFIG, make_model, random_faces
 
-from codeformer_app.model import CodeFormer
+from codeformer_app.model import CodeFormer, CodeFormerConfig
 from codeformer_app.model.runtime import Precision
 
 
@@ -76,9 +76,9 @@ def test_bad_arguments_are_refused_with_a_reason(tiny_model: CodeFormer) -> None
     with pytest.raises(ValueError, match=r"within \[0, 1\]"):
         tiny_model.decode(tiny_model.encode(random_faces(1, 32, 0)), 1.5)
     with pytest.raises(ValueError, match="latent_size"):
-        CodeFormer(**{**TINY_CONFIG, "latent_size": 63})
+        CodeFormer(CodeFormerConfig(**{**TINY_CONFIG, "latent_size": 63}))
     with pytest.raises(ValueError, match="attention resolution"):
-        CodeFormer(**{**TINY_CONFIG, "connect_list": (8, 16)})
+        CodeFormer(CodeFormerConfig(**{**TINY_CONFIG, "connect_list": (8, 16)}))
 
 
 def test_gradients_flow_in_training_mode() -> None:

@@ -140,8 +140,8 @@ def test_vqgan_state_dict_names_match_codeformer() -> None:
     from codeformer_app.model import CodeFormer
     from codeformer_train.config import TINY_CODEFORMER, TINY_VQGAN
 
-    vqgan = VQAutoEncoder.from_config(TINY_VQGAN).state_dict()
-    codeformer = CodeFormer.from_config(TINY_CODEFORMER).state_dict()
+    vqgan = VQAutoEncoder(TINY_VQGAN).state_dict()
+    codeformer = CodeFormer(TINY_CODEFORMER).state_dict()
     assert {k: v.shape for k, v in vqgan.items()} == {
         k: v.shape for k, v in codeformer.items() if k.split(".")[0] in {"encoder", "quantize", "generator"}
     }

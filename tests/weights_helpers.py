@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from codeformer_app.model import CodeFormer
+from codeformer_app.model import CodeFormer, CodeFormerConfig
 from codeformer_app.weights import registry
 from codeformer_app.weights.registry import CODEFORMER, License, NetworkKind, WeightsEntry
 
@@ -40,7 +40,7 @@ _RANGE = re.compile(r"^bytes=(\d+)-$")
 def tiny_state_dict(seed: int = 0) -> dict[str, torch.Tensor]:
     """State dict of a tiny CodeFormer with seeded random weights."""
     torch.manual_seed(seed)
-    return CodeFormer(**TINY_CONFIG).state_dict()
+    return CodeFormer(CodeFormerConfig(**TINY_CONFIG)).state_dict()
 
 
 def save_tiny_pth(path: Path, seed: int = 0) -> Path:

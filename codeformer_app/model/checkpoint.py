@@ -164,17 +164,14 @@ def _config_from_metadata(metadata: dict[str, str]) -> CodeFormerConfig | None:
     text = metadata.get(CONFIG_METADATA_KEY)
     if not text:
         return None
-    fields = json.loads(text)
-    for name in ("connect_list", "ch_mult", "attn_resolutions"):
-        fields[name] = tuple(fields[name])
-    return CodeFormerConfig(**fields)
+    return CodeFormerConfig.from_dict(json.loads(text))
 
 
 def build_codeformer(state_dict: StateDict, metadata: dict[str, str] | None = None, path: Path | None = None):
     """A CodeFormer with this state dict loaded strictly; ``WeightsError`` lists what does not fit."""
     config = _config_from_metadata(metadata or {}) or describe_codeformer(state_dict, path)
     try:
-        model = CodeFormer.from_config(config)
+        model = CodeFormer(config)
     except ValueError as error:
         raise WeightsError(path, f"the checkpoint describes an unsupported network ({error})") from None
     load_strict(model, state_dict, path, "CodeFormer")

@@ -7,8 +7,7 @@ fidelity slider therefore only re-runs the decoder.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import torch
 from torch import nn
@@ -40,6 +39,21 @@ class CodeFormerConfig:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, fields: dict) -> CodeFormerConfig:
+        """From :meth:`to_dict`'s JSON form (lists back to tuples)."""
+        return cls(**fields).normalised()
+
+    def normalised(self) -> CodeFormerConfig:
+        """The same configuration with every sequence a tuple and the fusion resolutions as sorted ints (the
+        official code spells them as strings: ``['32', '64']``)."""
+        return replace(
+            self,
+            connect_list=tuple(sorted(int(r) for r in self.connect_list)),
+            ch_mult=tuple(self.ch_mult),
+            attn_resolutions=tuple(self.attn_resolutions),
+        )
+
     @property
     def latent_side(self) -> int:
         return self.img_size // 2 ** (len(self.ch_mult) - 1)
@@ -57,6 +71,8 @@ class Encoded:
     """Encoder features at each fusion resolution."""
     decoder_head: torch.Tensor = field(repr=False)
     """Generator activations just before its first fusion point (they do not depend on ``w`` either)."""
+    logits: torch.Tensor | None = field(default=None, repr=False)
+    """The transformer's code logits (B, h*w, codebook_size), kept only when asked for (training)."""
 
     @property
     def batch_size(self) -> int:
@@ -70,69 +86,40 @@ class Encoded:
             indices=self.indices[pick],
             skips={r: f[pick] for r, f in self.skips.items()},
             decoder_head=self.decoder_head[pick],
+            logits=None if self.logits is None else self.logits[pick],
         )
 
 
 class CodeFormer(nn.Module):
     """The CodeFormer network; ``load_state_dict`` accepts the official ``params_ema`` state dict."""
 
-    def __init__(
-        self,
-        dim_embd: int = 512,
-        n_head: int = 8,
-        n_layers: int = 9,
-        codebook_size: int = 1024,
-        latent_size: int = 256,
-        connect_list: Sequence[int | str] = (32, 64, 128, 256),
-        img_size: int = 512,
-        nf: int = 64,
-        ch_mult: Sequence[int] = (1, 2, 2, 4, 4, 8),
-        res_blocks: int = 2,
-        attn_resolutions: Sequence[int] = (16,),
-        emb_dim: int = 256,
-        beta: float = 0.25,
-    ) -> None:
+    def __init__(self, config: CodeFormerConfig = CodeFormerConfig()) -> None:
         super().__init__()
-        config = CodeFormerConfig(
-            dim_embd=dim_embd,
-            n_head=n_head,
-            n_layers=n_layers,
-            codebook_size=codebook_size,
-            latent_size=latent_size,
-            connect_list=tuple(sorted(int(r) for r in connect_list)),
-            img_size=img_size,
-            nf=nf,
-            ch_mult=tuple(ch_mult),
-            res_blocks=res_blocks,
-            attn_resolutions=tuple(attn_resolutions),
-            emb_dim=emb_dim,
-            beta=beta,
-        )
+        config = config.normalised()
         _check_config(config)
         self.config = config
 
-        self.encoder = Encoder(3, nf, emb_dim, config.ch_mult, res_blocks, img_size, config.attn_resolutions)
-        self.quantize = NearestQuantizer(codebook_size, emb_dim, beta)
-        self.generator = Generator(nf, emb_dim, config.ch_mult, res_blocks, img_size, config.attn_resolutions)
+        c = config
+        self.encoder = Encoder(3, c.nf, c.emb_dim, c.ch_mult, c.res_blocks, c.img_size, c.attn_resolutions)
+        self.quantize = NearestQuantizer(c.codebook_size, c.emb_dim, c.beta)
+        self.generator = Generator(c.nf, c.emb_dim, c.ch_mult, c.res_blocks, c.img_size, c.attn_resolutions)
 
-        self.position_emb = nn.Parameter(torch.zeros(latent_size, dim_embd))
-        self.feat_emb = nn.Linear(emb_dim, dim_embd)
+        self.position_emb = nn.Parameter(torch.zeros(c.latent_size, c.dim_embd))
+        self.feat_emb = nn.Linear(c.emb_dim, c.dim_embd)
         self.ft_layers = nn.Sequential(
-            *(CodeTransformerLayer(dim_embd, n_head, dim_mlp=2 * dim_embd) for _ in range(n_layers))
+            *(CodeTransformerLayer(c.dim_embd, c.n_head, dim_mlp=2 * c.dim_embd) for _ in range(c.n_layers))
         )
-        self.idx_pred_layer = nn.Sequential(nn.LayerNorm(dim_embd), nn.Linear(dim_embd, codebook_size, bias=False))
+        self.idx_pred_layer = nn.Sequential(
+            nn.LayerNorm(c.dim_embd), nn.Linear(c.dim_embd, c.codebook_size, bias=False)
+        )
 
-        channels_at = dict(zip(level_resolutions(img_size, len(config.ch_mult)), config.ch_mult, strict=True))
-        self.fuse_convs_dict = nn.ModuleDict({str(r): CFTBlock(nf * channels_at[r]) for r in config.connect_list})
+        channels_at = dict(zip(level_resolutions(c.img_size, len(c.ch_mult)), c.ch_mult, strict=True))
+        self.fuse_convs_dict = nn.ModuleDict({str(r): CFTBlock(c.nf * channels_at[r]) for r in c.connect_list})
         fusion_indices = [self.generator.fusion_points[r] for r in config.connect_list]
         # Generator blocks up to and including this index do not depend on w.
         self._w_free_generator_stop = min(fusion_indices) + 1 if fusion_indices else len(self.generator.blocks)
         #: How convolutions run in encode/decode; not part of the architecture or the checkpoint.
         self.precision = runtime.Precision.FAST
-
-    @classmethod
-    def from_config(cls, config: CodeFormerConfig) -> CodeFormer:
-        return cls(**config.to_dict())
 
     # -- pieces --------------------------------------------------------------------------------------
     def predict_logits(self, lq_feat: torch.Tensor) -> torch.Tensor:
@@ -148,30 +135,48 @@ class CodeFormer(nn.Module):
             key = str(resolution)
             if w <= 0 or key not in self.fuse_convs_dict:
                 return dec_feat
-            return self.fuse_convs_dict[key](encoded.skips[resolution], dec_feat, w)
+            # detached as in the official code: in training the encoder learns through the codes, not the fusion
+            return self.fuse_convs_dict[key](encoded.skips[resolution].detach(), dec_feat, w)
 
         return fuse
 
-    # -- inference API -------------------------------------------------------------------------------
-    @torch.inference_mode()
-    def encode(self, x: torch.Tensor) -> Encoded:
-        """Faces (B, 3, S, S) in [-1, 1], RGB -> everything that does not depend on the fidelity weight."""
+    # -- the two halves of a forward pass ------------------------------------------------------------
+    # Neither applies torch.inference_mode: the pipeline wraps its calls in it, and training calls the same
+    # methods with gradients (the Winograd fast path switches itself off under autograd).
+    def encode(self, x: torch.Tensor, adain_codes: bool = True, keep_logits: bool = False) -> Encoded:
+        """Faces (B, 3, S, S) in [-1, 1], RGB -> everything that does not depend on the fidelity weight.
+
+        ``adain_codes``: give the looked-up code features the channel statistics of the encoder's latent (the
+        official inference; its inpainting script turns it off). ``keep_logits`` keeps the transformer's code
+        logits (for training's cross-entropy).
+        """
         _check_input(x, self.config.img_size)
         param = self.position_emb
         x = x.to(device=param.device, dtype=param.dtype)
         with runtime.inference(runtime.Precision(self.precision), param.device):
             lq_feat, skips = self.encoder(x, self.config.connect_list)
-            indices = self.predict_logits(lq_feat).argmax(dim=2)
+            logits = self.predict_logits(lq_feat)
+            indices = logits.argmax(dim=2)
             side = self.config.latent_side
-            quant_feat = adain(self.quantize.lookup(indices, (side, side)), lq_feat)
+            # A lookup has no gradient; detached as in the official code, so no gradient reaches the encoder
+            # through the AdaIN statistics either.
+            quant_feat = self.quantize.lookup(indices, (side, side)).detach()
+            if adain_codes:
+                quant_feat = adain(quant_feat, lq_feat.detach())
             head = self.generator.run(quant_feat, stop=self._w_free_generator_stop)
-        return Encoded(lq_feat=lq_feat, indices=indices, skips=skips, decoder_head=head)
+        return Encoded(
+            lq_feat=lq_feat,
+            indices=indices,
+            skips=skips,
+            decoder_head=head,
+            logits=logits if keep_logits else None,
+        )
 
-    @torch.inference_mode()
-    def decode(self, encoded: Encoded, w: float) -> torch.Tensor:
+    def decode(self, encoded: Encoded, w: float, clamp: bool = True) -> torch.Tensor:
         """Render faces at fidelity ``w`` in [0, 1] (0: strongest restoration, 1: closest to the input).
 
-        Returns RGB images in [-1, 1], shape (B, 3, S, S), in contiguous layout.
+        Returns RGB images, shape (B, 3, S, S), contiguous; clamped to [-1, 1] unless ``clamp=False`` (training
+        takes the raw output, as the official losses do).
         """
         if not 0.0 <= w <= 1.0:
             raise ValueError(f"fidelity weight w must be within [0, 1], got {w}")
@@ -183,7 +188,7 @@ class CodeFormer(nn.Module):
             if start - 1 in fusion_at:  # the head stops right after the first fusion point
                 x = fuse(fusion_at[start - 1], x)
             out = self.generator.run(x, start=start, fuse=fuse)
-        return out.clamp_(-1.0, 1.0).contiguous()
+        return (out.clamp(-1.0, 1.0) if clamp else out).contiguous()
 
     def forward(self, x: torch.Tensor, w: float = 0.5) -> torch.Tensor:
         """Same as ``decode(encode(x), w)``."""

@@ -49,7 +49,8 @@ class EncodingCache:
             return self._cache[index]
         size = self.model.config.img_size
         batch = faces_to_tensor([fit_square(self.crops[index], size)]).to(self.model.position_emb.device)
-        encoded = self.model.encode(batch)
+        with torch.inference_mode():
+            encoded = self.model.encode(batch)
         self.encode_count += 1
         self._cache[index] = encoded
         self._trim()
