@@ -20,8 +20,9 @@ TEMPLATE_LANDMARKS_512 = np.array(
     ],
     dtype=np.float32,
 )
-#: Fill for the parts of the aligned crop that fall outside the photo (the official pipeline's grey).
-OUTSIDE_FILL_BGR = (132, 133, 135)
+#: Fill (B, G, R) for the parts of the aligned crop that fall outside the photo: the official grey, which the
+#: official code hands to OpenCV as it stands, so on its BGR photos it is blue 135, green 133, red 132.
+OUTSIDE_FILL_BGR = (135, 133, 132)
 
 
 @dataclass(frozen=True)
