@@ -47,6 +47,8 @@ def resized(image: np.ndarray, scale: float) -> tuple[np.ndarray, float, float]:
     new_width, new_height = max(1, round(width * scale)), max(1, round(height * scale))
     if (new_width, new_height) == (width, height):
         return image, 1.0, 1.0
+    # Shrinking: area averaging, as the official CodeFormer. Enlarging: bicubic (official: bilinear), whose
+    # landmarks were as close or closer on small photos (docs/composition.md).
     interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_CUBIC
     image = cv2.resize(image, (new_width, new_height), interpolation=interpolation)
     return image, new_width / width, new_height / height

@@ -22,8 +22,10 @@ from ..weights.registry import RETINAFACE
 from .find import check_image
 from .types import LANDMARK_COUNT, DetectedFace
 
-#: Default ``min_score`` for ``find_faces``: the official CodeFormer pipeline's threshold.
-DEFAULT_MIN_SCORE = 0.97
+#: Default ``min_score`` for ``find_faces``: the official CodeFormer pipeline's threshold (its own
+#: ``facelib`` RetinaFace, ``detect_faces(conf_threshold=0.8)``). 0.97 is facexlib 0.3.0's helper (GFPGAN's
+#: pipeline), not CodeFormer's; see docs/detector-choice.md.
+DEFAULT_MIN_SCORE = 0.8
 #: Detections below this confidence are dropped before non-maximum suppression, only to bound its cost;
 #: ``find_faces`` applies the real threshold.
 RAW_SCORE_FLOOR = 0.5

@@ -20,8 +20,13 @@ TEMPLATE_LANDMARKS_512 = np.array(
     ],
     dtype=np.float32,
 )
-#: Fill for the parts of the aligned crop that fall outside the photo (the official pipeline's grey).
-OUTSIDE_FILL_BGR = (132, 133, 135)
+#: Fill (B, G, R) for the parts of the aligned crop that fall outside the photo: the official grey, which the
+#: official code hands to OpenCV as it stands, so on its BGR photos it is blue 135, green 133, red 132.
+OUTSIDE_FILL_BGR = (135, 133, 132)
+#: Photos whose short side is below this are enlarged to it by the official pipeline before cropping;
+#: we crop them from their own pixels with ``SMALL_PHOTO_INTERPOLATION`` instead (see ``crop_interpolation``).
+SMALL_PHOTO_SIDE = 512
+SMALL_PHOTO_INTERPOLATION = cv2.INTER_LANCZOS4
 
 
 @dataclass(frozen=True)
@@ -53,14 +58,26 @@ def estimate_alignment(landmarks: np.ndarray, size: int = TEMPLATE_SIZE) -> Alig
     return Alignment(matrix=matrix, size=size)
 
 
-def warp_face(image: np.ndarray, alignment: Alignment) -> np.ndarray:
-    """The aligned face crop, bilinear; areas outside the photo are filled with a neutral grey."""
+def crop_interpolation(image_shape: tuple[int, ...]) -> int:
+    """Bilinear (the official crop, bit for bit) unless the photo's short side is under ``SMALL_PHOTO_SIDE``.
+
+    The official pipeline enlarges such a photo bilinearly to 512 and crops from that copy (two bilinear
+    steps). We keep the photo's size and crop straight from its own pixels with Lanczos, the source that came
+    closest to a crop of the full-size original in our measurements (docs/composition.md).
+    """
+    return SMALL_PHOTO_INTERPOLATION if min(image_shape[:2]) < SMALL_PHOTO_SIDE else cv2.INTER_LINEAR
+
+
+def warp_face(image: np.ndarray, alignment: Alignment, interpolation: int | None = None) -> np.ndarray:
+    """The aligned face crop (``crop_interpolation`` unless given); areas outside the photo are grey."""
     fill = OUTSIDE_FILL_BGR if image.dtype == np.uint8 else tuple(v * 257 for v in OUTSIDE_FILL_BGR)
+    if interpolation is None:
+        interpolation = crop_interpolation(image.shape)
     return cv2.warpAffine(
         image,
         alignment.matrix,
         (alignment.size, alignment.size),
-        flags=cv2.INTER_LINEAR,
+        flags=interpolation,
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=fill,
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Sequence
 
-import cv2
 import numpy as np
 import torch
 
 from ..model import CodeFormer, Encoded
 from ..restore.face_tensor import faces_to_tensor, fit_square, tensor_to_faces
+from .grey import grey_face
 
 #: Memory the cached encodings of one photo may use; the least recently used are dropped beyond it.
 #: One full-size face's encoding takes about 47 MB (float32 skip features at 32..256 px).
@@ -76,10 +76,11 @@ class EncodingCache:
 def render(cache: EncodingCache, index: int, fidelity: float, grey: bool = False) -> np.ndarray:
     """The restored crop of face ``index`` at ``fidelity``, 8-bit BGR at the network's size.
 
-    ``grey``: the photo is black and white, so the face is too (the network may add colour).
+    ``grey``: the photo is black and white, so the face is too (the network may add colour): grey, with the
+    mean and contrast of the face's own input crop (``grey.grey_face``).
     """
     with torch.inference_mode():
         image = tensor_to_faces(cache.model.decode(cache.get(index), fidelity))[0]
     if grey:
-        image = cv2.cvtColor(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+        image = grey_face(image, cache.crops[index])
     return image

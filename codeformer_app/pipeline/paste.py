@@ -3,6 +3,13 @@
 Only the face's region of interest (the bounding box of its crop in photo coordinates) is warped and blended:
 the official pipeline warps every face onto a full-size canvas, which costs a full-image warp per face. Pixels
 where the mask is zero are never written, so everything away from faces stays exactly as it was.
+
+The mask is the official one (``docs/composition.md``): the warped square is eroded by ``2 x upscale`` pixels
+(its bilinear edge), the feather width ``w`` is ``int(sqrt(area)) * feather`` of that eroded square, the square
+is eroded once more by a ``2w`` kernel and blurred by a ``2w + 1`` Gaussian, so the blur never reaches past
+the square's own edge, where the warped face is black. The face is weighted by the first eroded mask, as
+officially. On the region of interest these steps give the same pixels as on the whole image, because the
+region holds the square's whole support plus a margin of zeros.
 """
 
 from __future__ import annotations
@@ -18,10 +25,15 @@ from .align import Alignment
 
 __all__ = ["DEFAULT_FEATHER", "Region", "crop_to_output", "face_region", "feathered_mask", "paste_face"]
 
-#: Pixels trimmed from the crop's edge before feathering, so bilinear edge pixels never show.
-EDGE_TRIM_PX = 2
-#: Extra pixels around the region of interest so interpolation at its border has support.
+#: Side of the square kernel that trims the crop's bilinear edge, per unit of upscale (official: 2 x upscale).
+EDGE_TRIM_PER_UPSCALE = 2
+#: Zero pixels kept around the square's support, so erosion and blur at the region's border see what the
+#: whole image would show there (zeros), and the blur's one-pixel overhang on the far side fits.
 ROI_MARGIN_PX = 2
+#: An empty kernel is what OpenCV (and so the official code) erodes with when the feather width is 0: 3x3.
+EMPTY_KERNEL_SIDE = 3
+#: Slack for ``sqrt(area) * feather`` landing a hair under a whole number.
+FEATHER_EPSILON = 1e-9
 
 
 @dataclass(frozen=True)
@@ -53,9 +65,10 @@ def crop_to_output(alignment: Alignment, scale: float = 1.0) -> np.ndarray:
 
 
 def face_region(crop_to_out: np.ndarray, size: int, out_shape: tuple[int, int]) -> Region:
-    """Where the crop lands in the output, clipped to the image."""
-    s = size - 1
-    corners = np.array([[0, 0, 1], [s, 0, 1], [s, s, 1], [0, s, 1]], dtype=np.float64) @ crop_to_out.T
+    """Where the crop lands in the output, clipped to the image: every pixel the bilinear warp of the
+    ``size`` x ``size`` square can touch (crop coordinates -1 .. size), plus ``ROI_MARGIN_PX``."""
+    corners = np.array([[-1, -1, 1], [size, -1, 1], [size, size, 1], [-1, size, 1]], dtype=np.float64)
+    corners = corners @ crop_to_out.T
     h, w = out_shape
     x0 = max(math.floor(corners[:, 0].min()) - ROI_MARGIN_PX, 0)
     y0 = max(math.floor(corners[:, 1].min()) - ROI_MARGIN_PX, 0)
@@ -64,17 +77,38 @@ def face_region(crop_to_out: np.ndarray, size: int, out_shape: tuple[int, int]) 
     return Region(x0, y0, x1, y1)
 
 
-def feathered_mask(size: int, to_region: np.ndarray, region: Region, feather: float) -> np.ndarray:
-    """Soft mask in [0, 1] over the region: 1 inside the face square, falling smoothly to 0 at its edges."""
+@dataclass(frozen=True)
+class PasteMasks:
+    """The two masks of one face over its region: ``trimmed`` weights the warped face, ``soft`` blends it."""
+
+    trimmed: np.ndarray
+    soft: np.ndarray
+
+
+def feather_width(trimmed: np.ndarray, feather: float) -> int:
+    """Feather width in output pixels: the official ``int(sqrt(area)) // 20`` when ``feather`` is 1/20."""
+    root = int(math.sqrt(float(trimmed.sum(dtype=np.float64))))
+    return math.floor(root * feather + FEATHER_EPSILON)
+
+
+def paste_masks(size: int, to_region: np.ndarray, region: Region, feather: float, scale: float = 1.0) -> PasteMasks:
+    """The square mask warped into the region, trimmed, then eroded and blurred by the feather width."""
     square = np.ones((size, size), np.float32)
     mask = cv2.warpAffine(square, to_region, (region.width, region.height), flags=cv2.INTER_LINEAR)
-    trim = np.ones((2 * EDGE_TRIM_PX + 1, 2 * EDGE_TRIM_PX + 1), np.uint8)
-    mask = cv2.erode(mask, trim)
+    trim = max(int(EDGE_TRIM_PER_UPSCALE * scale), 1)
+    trimmed = cv2.erode(mask, np.ones((trim, trim), np.uint8))
     if feather <= 0:
-        return mask
-    edge = max(int(math.sqrt(float(mask.sum())) * feather), 1)
-    mask = cv2.erode(mask, np.ones((2 * edge + 1, 2 * edge + 1), np.uint8))
-    return cv2.GaussianBlur(mask, (4 * edge + 1, 4 * edge + 1), 0)
+        return PasteMasks(trimmed, trimmed)
+    edge = feather_width(trimmed, feather)
+    side = 2 * edge if edge > 0 else EMPTY_KERNEL_SIDE
+    centre = cv2.erode(trimmed, np.ones((side, side), np.uint8))
+    soft = cv2.GaussianBlur(centre, (2 * edge + 1, 2 * edge + 1), 0)
+    return PasteMasks(trimmed, soft)
+
+
+def feathered_mask(size: int, to_region: np.ndarray, region: Region, feather: float, scale: float = 1.0) -> np.ndarray:
+    """Soft mask in [0, 1] over the region: 1 inside the face square, falling smoothly to 0 at its edges."""
+    return paste_masks(size, to_region, region, feather, scale).soft
 
 
 def paste_face(
@@ -98,8 +132,11 @@ def paste_face(
     to_region = to_out.copy()
     to_region[:, 2] -= (region.x0, region.y0)
     dims = (region.width, region.height)
-    warped = cv2.warpAffine(face.astype(np.float32), to_region, dims, flags=cv2.INTER_LINEAR)
-    mask = feathered_mask(size, to_region, region, feather)
+    # The 8-bit face is warped as 8 bits (rounded), as officially; weighting by the trimmed mask follows.
+    warped = cv2.warpAffine(face, to_region, dims, flags=cv2.INTER_LINEAR).astype(np.float32)
+    masks = paste_masks(size, to_region, region, feather, scale)
+    warped *= masks.trimmed[:, :, None]
+    mask = masks.soft
     if extra_mask is not None:
         mask = np.minimum(mask, cv2.warpAffine(extra_mask.astype(np.float32), to_region, dims, flags=cv2.INTER_LINEAR))
     if canvas.dtype == np.uint16:

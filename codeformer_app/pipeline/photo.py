@@ -16,6 +16,7 @@ from ..imaging import Photo, photo_8bit_bgr
 from ..model import CodeFormer
 from .encodings import DEFAULT_BUDGET_BYTES, EncodingCache, render
 from .faces import FaceInPhoto, face_from_detection, locate_faces
+from .grey import looks_grey
 from .parsing import FaceParser
 from .paste import DEFAULT_FEATHER, paste_face
 from .upscale import RealEsrganX2, upscale_alpha, upscale_image
@@ -28,10 +29,13 @@ class AnalysedPhoto:
     photo: Photo
     faces: list[FaceInPhoto]
     encodings: EncodingCache = field(repr=False)
+    pixels_grey: bool | None = None
+    """Whether the pixels are black and white (``grey.looks_grey``); None: decided from the file alone."""
 
     @property
     def grey(self) -> bool:
-        return self.photo.info.grey
+        """Faces come out grey when the file has one channel or its three channels are grey (a scan)."""
+        return self.photo.info.grey or bool(self.pixels_grey)
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,10 @@ def analyse_photo(
     budget_bytes: int = DEFAULT_BUDGET_BYTES,
 ) -> AnalysedPhoto:
     """Find, align and crop the faces; encodings are computed on first render and then kept."""
-    faces = locate_faces(photo_8bit_bgr(photo), detector, options, crop_size=model.config.img_size)
-    return AnalysedPhoto(photo, faces, EncodingCache(model, [f.crop for f in faces], budget_bytes))
+    image = photo_8bit_bgr(photo)
+    faces = locate_faces(image, detector, options, crop_size=model.config.img_size)
+    encodings = EncodingCache(model, [f.crop for f in faces], budget_bytes)
+    return AnalysedPhoto(photo, faces, encodings, pixels_grey=looks_grey(image))
 
 
 def add_face(analysed: AnalysedPhoto, detected) -> int:
