@@ -23,6 +23,7 @@ def _top_parser() -> tuple[argparse.ArgumentParser, argparse._SubParsersAction]:
 def build_parser() -> argparse.ArgumentParser:
     # The processing commands import PyTorch (their options name its devices and our networks' choices).
     from .batch_cmd import add_batch_parser
+    from .identity_cmd import add_identity_parser
     from .restore_cmd import add_restore_parser
     from .weights_cmd import add_weights_parser
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_restore_parser(subparsers)
     add_batch_parser(subparsers)
     add_weights_parser(subparsers)
+    add_identity_parser(subparsers)
     return parser
 
 
