@@ -125,7 +125,7 @@ def test_our_chip_matches_dlibs_own_chip(model, detector) -> None:
         np.array(dlib.face_recognition_model_v1(str(weights_path())).compute_face_descriptor(rgb, shape))
     )
     ours = model.embed_face(photo, face.landmarks)
-    # The calibration's two chips agreed at 0.977 to 0.994 over 99 faces; two people are far below.
+    # The calibration's two chips agreed at 0.955 to 0.988 (median) over 99 faces; two people are far below.
     assert similarity(theirs, ours) > 0.95
     other = grace_hopper_bgr()
     assert similarity(theirs, model.embed_face(other, only_face(other, detector).detected.landmarks)) < 0.85
