@@ -182,6 +182,14 @@ def test_cli_unreadable_photo_exits_2_naming_it(tmp_path: Path, capsys: pytest.C
     assert str(broken) in capsys.readouterr().err
 
 
+def test_cli_detector_without_weights_exits_2_saying_how_to_get_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = write(astronaut_bgr(), tmp_path / "astronaut.png")
+    assert main(["identity", str(a), str(a), "--detector", "retinaface"]) == 2
+    assert "weights download retinaface" in capsys.readouterr().err
+
+
 def test_without_dlib_the_identity_score_is_unavailable_not_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -86,7 +86,7 @@ def _scale_of(matrix: np.ndarray) -> float:
 def cut_chip(image_bgr: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """The 150x150 8-bit BGR chip of ``image_bgr`` under ``matrix`` (image -> chip).
 
-    Grey (2-D) images are expanded to three channels; shrinking by more than 2x is supersampled.
+    Grey (2-D) images are expanded to three channels; shrinking by 2x or more is supersampled.
     """
     if image_bgr.dtype != np.uint8:
         raise ValueError(f"a face chip is cut from an 8-bit image, got {image_bgr.dtype}")
