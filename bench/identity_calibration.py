@@ -153,7 +153,6 @@ def calibrate(folder: Path | None) -> dict:
         (value for kind, values in rows.items() if kind.startswith("different") for value in values), reverse=True
     )
 
-    start = time.perf_counter()
     crop = locate_faces(photo_samples.astronaut_bgr(), detector)[0].crop
     times = []
     for _ in range(TIMING_RUNS):

@@ -28,10 +28,6 @@ from .common import EXIT_OK, EXIT_USAGE, print_error
 SIMILARITY_DIGITS = 4
 
 
-class _PhotoProblem(Exception):
-    """One input photo could not be used; the message names it."""
-
-
 def add_identity_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "identity",
@@ -53,13 +49,11 @@ def add_identity_parser(subparsers: argparse._SubParsersAction) -> argparse.Argu
 
 
 def _embed(path: Path, model: IdentityModel, detector: FaceDetector) -> Embedding:
-    try:
-        image = photo_8bit_bgr(read_photo(path))
-    except CodeFormerAppError as error:  # ImageReadError: "<file>: <reason>"
-        raise _PhotoProblem(str(error)) from error
+    """The largest face's embedding; ``CodeFormerAppError`` naming the file when it is unreadable or faceless."""
+    image = photo_8bit_bgr(read_photo(path))  # ImageReadError: "<file>: <reason>"
     embedding = embed_largest_face(model, image, detector)
     if embedding is None:
-        raise _PhotoProblem(f"{path}: no face found")
+        raise CodeFormerAppError(f"{path}: no face found")
     return embedding
 
 
@@ -69,7 +63,7 @@ def run_identity(args: argparse.Namespace) -> int:
         detector = create_detector(args.detector)
         first = _embed(args.image_a, model, detector)
         second = _embed(args.image_b, model, detector)
-    except (_PhotoProblem, CodeFormerAppError) as error:
+    except CodeFormerAppError as error:
         print_error(str(error))
         return EXIT_USAGE
     verdict = IdentityVerdict.of(round(similarity(first, second), SIMILARITY_DIGITS))

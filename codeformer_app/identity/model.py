@@ -36,9 +36,12 @@ class IdentityUnavailableError(CodeFormerAppError):
     """The identity network cannot be used here (dlib or its weights are not installed)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Embedding:
-    """One face's descriptor: dlib's 128 numbers, as float64 (what ``similarity`` compares)."""
+    """One face's descriptor: dlib's 128 numbers, as float64 (what ``similarity`` compares).
+
+    Compared by identity (``eq=False``): "equal" embeddings are a question for ``similarity``, not ``==``.
+    """
 
     vector: np.ndarray
 
