@@ -34,6 +34,7 @@ step "weights list";      "$EXE" weights list
 step "restore";           "$EXE" restore "$WORK/in/grace_hopper.jpg" -o "$WORK/out"
 step "batch";             "$EXE" batch "$WORK/in" "$WORK/batch-out"
 step "gui --check";       "$EXE" gui --check
+step "identity";          "$EXE" identity "$WORK/in/grace_hopper.jpg" "$WORK/in/grace_hopper.jpg" --json
 step "optional networks"
 for name in retinaface parsenet realesrgan-x2; do "$EXE" weights import "$WORK/test-$name.pth" --name "$name" --force; done
 step "restore with RetinaFace, ParseNet and Real-ESRGAN x2"

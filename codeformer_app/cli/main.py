@@ -10,6 +10,7 @@ from .. import __version__
 from .batch_cmd import add_batch_parser
 from .common import EXIT_INTERRUPTED, EXIT_USAGE
 from .gui_cmd import add_gui_parser
+from .identity_cmd import add_identity_parser
 from .restore_cmd import add_restore_parser
 from .weights_cmd import add_weights_parser
 
@@ -30,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_restore_parser(subparsers)
     add_batch_parser(subparsers)
     add_weights_parser(subparsers)
+    add_identity_parser(subparsers)
     return parser
 
 
