@@ -61,13 +61,13 @@ import statistics, time, torch
 torch.set_num_threads({THREADS})
 from codeformer_app.imaging import photo_8bit_bgr, read_photo
 from codeformer_app.model.checkpoint import load_codeformer
-from codeformer_app.restore.aligned import restore_aligned_face
+from codeformer_app.pipeline.aligned import AlignedSettings, restore_aligned_crop
 model = load_codeformer({str(weights)!r})
 crop = photo_8bit_bgr(read_photo({str(face)!r}))
 times = []
 for _ in range({forwards + 1}):
     started = time.perf_counter()
-    restore_aligned_face(model, crop, {FIDELITY})
+    restore_aligned_crop(model, crop, AlignedSettings(fidelity={FIDELITY}))
     times.append(time.perf_counter() - started)
 print(statistics.median(times[1:]))
 """

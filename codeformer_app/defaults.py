@@ -16,6 +16,9 @@ FIDELITY_RANGE = (0.0, 1.0)
 UPSCALE_FACTORS = (1, 2, 3, 4)
 DEFAULT_UPSCALE = 1
 
+#: How much of a restored face shows when pasted back: 1 all of it, 0 none (the photo as it was).
+DEFAULT_BLEND = 1.0
+
 #: Soft edge of the paste mask as a fraction of the face's size (the official 1/20).
 DEFAULT_FEATHER = 1.0 / 20.0
 

@@ -10,7 +10,14 @@ from ..errors import CodeFormerAppError, WeightsError
 from ..weights.resolve import resolve_codeformer_weights
 from .common import setup_failed
 from .loading import load_engine_for_cli
-from .options import add_processing_options, engine_spec, report_settings, settings_from_args
+from .options import (
+    add_processing_options,
+    check_likeness_options,
+    engine_spec,
+    report_settings,
+    settings_from_args,
+    task_for,
+)
 from .run_jobs_cli import FaceProgress, run_with_progress
 
 
@@ -36,6 +43,7 @@ def run_batch(args: argparse.Namespace) -> int:
         jobs = plan_batch(args.in_dir, args.out_dir, args.output_format, read_finished(args.out_dir, report))
         check_output_folder(args.out_dir)
         check_output_folder(report.parent)
+        check_likeness_options(args)
         weights = _weights_if_needed(args, pending=any(not job.done for job in jobs))
     except (PlanError, CodeFormerAppError, OSError) as error:
         return setup_failed(error, args.out_dir)
@@ -45,7 +53,7 @@ def run_batch(args: argparse.Namespace) -> int:
         from ..pipeline.restore_file import restore_file
 
         engine = load_engine_for_cli(engine_spec(args))
-        settings = settings_from_args(args)
+        settings = settings_from_args(args, task_for(args, engine))
         return lambda source, target: restore_file(source, target, engine, settings, on_face=on_face)
 
     return run_with_progress(

@@ -43,6 +43,17 @@ def fidelity(text: str) -> float:
     return value
 
 
+#: What ``-w`` accepts instead of a number: the lowest fidelity that keeps each face's identity.
+AUTO_FIDELITY = "auto"
+
+
+def fidelity_or_auto(text: str) -> float | str:
+    """argparse type for ``-w``: a fidelity weight in [0, 1], or ``auto``."""
+    if text.strip().lower() == AUTO_FIDELITY:
+        return AUTO_FIDELITY
+    return fidelity(text)
+
+
 def bounded_int(low: int, high: int | None = None) -> Callable[[str], int]:
     """argparse type: a whole number in [low, high] (high None: no upper bound)."""
 

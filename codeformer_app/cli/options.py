@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..defaults import (
+    DEFAULT_BLEND,
     DEFAULT_DETECTOR,
     DEFAULT_DEVICE,
     DEFAULT_FEATHER,
@@ -25,8 +26,9 @@ from ..defaults import (
     QUALITY_RANGE,
     UPSCALE_FACTORS,
 )
+from ..model.variants import FaceTask
 from ..pipeline.engine_spec import EngineSpec
-from .common import bounded_float, bounded_int, fidelity
+from .common import AUTO_FIDELITY, bounded_float, bounded_int, fidelity_or_auto
 
 if TYPE_CHECKING:
     from ..pipeline.restore_file import RestoreSettings
@@ -39,10 +41,39 @@ def add_processing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-w",
         "--fidelity",
-        type=fidelity,
+        type=fidelity_or_auto,
         default=DEFAULT_FIDELITY,
         metavar="W",
-        help="0 = strongest restoration, 1 = closest to the input (default %(default)s)",
+        help="0 = strongest restoration, 1 = closest to the input (default %(default)s); "
+        "'auto': per face, the strongest restoration that keeps the person recognisable",
+    )
+    parser.add_argument(
+        "--blend",
+        type=bounded_float(0.0, 1.0),
+        default=DEFAULT_BLEND,
+        metavar="B",
+        help="how much of the restored face shows: 1 all of it (default), 0.5 half-way to the original",
+    )
+    parser.add_argument(
+        "--reference",
+        type=Path,
+        metavar="PHOTO",
+        help="a clear photo of the person: each face's identity score compares with it instead of the input",
+    )
+    parser.add_argument(
+        "--no-identity", action="store_true", help="do not measure each face's identity score (a little faster)"
+    )
+    parser.add_argument(
+        "--task",
+        choices=[task.value for task in FaceTask],
+        help="restore (default), colorize (black-and-white faces to colour) or inpaint (fill the --mask); "
+        "the weights must be of that kind (default: the kind of the weights)",
+    )
+    parser.add_argument(
+        "--mask",
+        type=Path,
+        metavar="MASK.png",
+        help="inpaint: white where the face is to be filled (aligned crops: default their pure-white pixels)",
     )
     parser.add_argument("--weights", type=Path, metavar="FILE", help="CodeFormer weights file to use")
     parser.add_argument(
@@ -80,9 +111,37 @@ def add_processing_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", type=Path, metavar="FILE.json", help="write a JSON report of every file")
 
 
+def auto_fidelity(args: argparse.Namespace) -> bool:
+    return args.fidelity == AUTO_FIDELITY
+
+
+def check_likeness_options(args: argparse.Namespace) -> None:
+    """``-w auto`` and ``--reference`` need the identity network and a readable photo: said before anything
+    loads (``PlanError``)."""
+    from ..batch import PlanError
+
+    if args.reference is not None and not args.reference.is_file():
+        raise PlanError(f"{args.reference}: the reference photo does not exist")
+    if args.mask is not None and not args.mask.is_file():
+        raise PlanError(f"{args.mask}: the mask image does not exist")
+    if args.mask is not None and args.task != FaceTask.INPAINT:
+        raise PlanError("--mask is for --task inpaint")
+    if auto_fidelity(args) or args.reference is not None:
+        from ..identity import identity_missing_reason
+
+        reason = identity_missing_reason()
+        if reason is not None:
+            what = "-w auto" if auto_fidelity(args) else "--reference"
+            raise PlanError(f"{what} needs the identity network: {reason}")
+
+
 def engine_spec(args: argparse.Namespace, aligned: bool = False) -> EngineSpec:
     """The networks the options ask for; pre-aligned crops need neither a detector nor the paste helpers."""
     return EngineSpec(
+        task=args.task,
+        identity=not args.no_identity,
+        identity_required=auto_fidelity(args),
+        reference=args.reference,
         weights=args.weights,
         weights_dir=args.weights_dir,
         device=args.device,
@@ -93,15 +152,25 @@ def engine_spec(args: argparse.Namespace, aligned: bool = False) -> EngineSpec:
     )
 
 
-def settings_from_args(args: argparse.Namespace) -> RestoreSettings:
+def task_for(args: argparse.Namespace, engine) -> FaceTask:
+    """``--task``, or the kind of the loaded weights (``model.variants.task_of``)."""
+    from ..model.variants import task_of
+
+    return FaceTask(args.task) if args.task else task_of(engine.model.config)
+
+
+def settings_from_args(args: argparse.Namespace, task: FaceTask = FaceTask.RESTORE) -> RestoreSettings:
     from ..detection import DetectionOptions
     from ..pipeline.photo import ComposeOptions
     from ..pipeline.restore_file import RestoreSettings
 
     return RestoreSettings(
-        fidelity=args.fidelity,
+        fidelity=DEFAULT_FIDELITY if auto_fidelity(args) else args.fidelity,
+        auto_fidelity=auto_fidelity(args),
+        task=task,
+        mask=args.mask,
         detection=DetectionOptions(min_face_size=args.min_face, only_center=args.only_center, max_faces=args.max_faces),
-        compose=ComposeOptions(upscale=args.upscale, feather=args.feather),
+        compose=ComposeOptions(upscale=args.upscale, feather=args.feather, blend=args.blend),
         output_format=args.output_format,
         quality=args.quality,
         overwrite=getattr(args, "overwrite", False),
@@ -119,6 +188,10 @@ def report_settings(args: argparse.Namespace, weights: Path | None, aligned: boo
         "app_version": __version__,
         "command": args.command,
         "fidelity": args.fidelity,
+        "blend": args.blend,
+        "task": args.task or "restore",
+        "identity": not args.no_identity,
+        "reference": None if args.reference is None else str(args.reference.absolute()),
         "weights": weights_file,
         "device": args.device,
         "precision": args.precision,

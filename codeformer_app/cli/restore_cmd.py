@@ -14,7 +14,14 @@ from ..errors import CodeFormerAppError
 from ..weights.resolve import resolve_codeformer_weights
 from .common import setup_failed
 from .loading import load_engine_for_cli
-from .options import add_processing_options, engine_spec, report_settings, settings_from_args
+from .options import (
+    add_processing_options,
+    check_likeness_options,
+    engine_spec,
+    report_settings,
+    settings_from_args,
+    task_for,
+)
 from .run_jobs_cli import FaceProgress, run_with_progress
 
 
@@ -49,6 +56,7 @@ def run_restore(args: argparse.Namespace) -> int:
         check_output_folder(args.output)
         if args.report is not None:
             check_output_folder(args.report.absolute().parent)
+        check_likeness_options(args)
         weights = resolve_codeformer_weights(args.weights, args.weights_dir)
     except (PlanError, CodeFormerAppError, OSError) as error:
         return setup_failed(error, args.output)
@@ -56,13 +64,16 @@ def run_restore(args: argparse.Namespace) -> int:
 
     def load_process(on_face: FaceProgress):
         engine = load_engine_for_cli(engine_spec(args, aligned=args.aligned))
+        settings = settings_from_args(args, task_for(args, engine))
         if args.aligned:
-            from ..restore.aligned import aligned_process
+            from ..pipeline.aligned import AlignedSettings, aligned_process
 
-            return aligned_process(engine.model, args.fidelity, replace=args.overwrite)
+            aligned = AlignedSettings(
+                settings.task, settings.fidelity, settings.auto_fidelity, settings.mask, replace=args.overwrite
+            )
+            return aligned_process(engine.model, aligned, engine.identity)
         from ..pipeline.restore_file import restore_file
 
-        settings = settings_from_args(args)
         return lambda source, target: restore_file(source, target, engine, settings, on_face=on_face)
 
     return run_with_progress(

@@ -21,6 +21,7 @@ from .model import (
     Embedding,
     IdentityModel,
     IdentityUnavailableError,
+    identity_missing_reason,
     identity_unavailable_reason,
     load_identity_model,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "cosine",
     "distance",
     "embed_largest_face",
+    "identity_missing_reason",
     "identity_to_reference",
     "identity_unavailable_reason",
     "is_same_person",

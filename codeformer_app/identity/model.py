@@ -130,6 +130,18 @@ def load_identity_model() -> IdentityModel:
     return IdentityModel()
 
 
+def identity_missing_reason() -> str | None:
+    """Without loading anything: None when dlib and its weights are installed, else why not (for checks
+    before any network is loaded)."""
+    if importlib.util.find_spec("dlib") is None:
+        return f"the identity score needs dlib ({DLIB_PACKAGE}), which is not installed or not built for this platform"
+    try:
+        weights_path()
+    except IdentityUnavailableError as error:
+        return str(error)
+    return None
+
+
 def identity_unavailable_reason() -> str | None:
     """None when the identity network can be loaded, else the sentence saying why not (for a GUI or report)."""
     try:

@@ -42,12 +42,6 @@ class Alignment:
         """2x3 affine, crop -> photo."""
         return cv2.invertAffineTransform(self.matrix)
 
-    def crop_corners_in_photo(self) -> np.ndarray:
-        """The crop's four corners in photo coordinates, (4, 2)."""
-        s = self.size - 1
-        corners = np.array([[0, 0, 1], [s, 0, 1], [s, s, 1], [0, s, 1]], dtype=np.float64)
-        return corners @ self.inverse.T
-
 
 def estimate_alignment(landmarks: np.ndarray, size: int = TEMPLATE_SIZE) -> Alignment:
     """Best similarity transform (rotation, uniform scale, shift) taking the landmarks onto the template."""

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..model import CodeFormer, Encoded
-from ..restore.face_tensor import faces_to_tensor, fit_square, tensor_to_faces
+from .face_tensor import faces_to_tensor, fit_square, tensor_to_faces
 from .grey import grey_face
 
 #: Memory the cached encodings of one photo may use; the least recently used are dropped beyond it.
@@ -28,8 +28,16 @@ class EncodingCache:
     """Encodes each face crop on first use and keeps the result within a memory budget (the order of the
     cache is the order of encoding)."""
 
-    def __init__(self, model: CodeFormer, crops: Sequence[np.ndarray], budget_bytes: int = DEFAULT_BUDGET_BYTES):
+    def __init__(
+        self,
+        model: CodeFormer,
+        crops: Sequence[np.ndarray],
+        budget_bytes: int = DEFAULT_BUDGET_BYTES,
+        adain_codes: bool = True,
+    ):
         self.model = model
+        self.adain_codes = adain_codes
+        """Give the code features the encoder latent's statistics (off only for the inpainting network)."""
         self.crops = list(crops)
         self.budget_bytes = budget_bytes
         self.encode_count = 0
@@ -50,7 +58,7 @@ class EncodingCache:
         size = self.model.config.img_size
         batch = faces_to_tensor([fit_square(self.crops[index], size)]).to(self.model.position_emb.device)
         with torch.inference_mode():
-            encoded = self.model.encode(batch)
+            encoded = self.model.encode(batch, adain_codes=self.adain_codes)
         self.encode_count += 1
         self._cache[index] = encoded
         self._trim()

@@ -27,3 +27,12 @@ class EngineSpec:
     """Load Real-ESRGAN x2 (when installed) for background upscaling."""
     threads: int | None = None
     """CPU threads for the networks; None leaves PyTorch's default."""
+    identity: bool = False
+    """Load the identity network, so each face's likeness is measured (skipped with a warning where it is not
+    available, unless ``identity_required``)."""
+    identity_required: bool = False
+    """Automatic fidelity or a reference photo needs it: its absence is then an error."""
+    task: str | None = None
+    """``restore``, ``colorize`` or ``inpaint``: the weights must be of that kind; None accepts any."""
+    reference: Path | None = None
+    """A clear photo of the person: restored faces are compared with its largest face."""

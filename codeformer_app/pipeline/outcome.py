@@ -10,7 +10,16 @@ class FaceReport:
     box: tuple[float, float, float, float]
     """x0, y0, x1, y1 in input pixels (after EXIF rotation), clipped to the image."""
     score: float
+    """The detector's confidence."""
     fidelity: float
+    """The fidelity the face was restored at (chosen per face with ``-w auto``)."""
+    blend: float = 1.0
+    """How much of the restored face was pasted (1: all)."""
+    identity: float | None = None
+    """Similarity in [-1, 1] of the restored face to the input face (or the reference photo); None when the
+    identity network is not available."""
+    identity_ok: bool | None = None
+    """Whether that similarity says "same person" (the calibrated threshold)."""
 
 
 @dataclass(frozen=True)

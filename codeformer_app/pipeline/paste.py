@@ -118,12 +118,17 @@ def paste_face(
     scale: float = 1.0,
     feather: float = DEFAULT_FEATHER,
     extra_mask: np.ndarray | None = None,
+    blend: float = 1.0,
 ) -> Region:
     """Blend ``face`` (the restored aligned crop, 8-bit BGR) into ``canvas`` in place; returns the region touched.
 
     ``canvas`` is the output image (uint8 or uint16, HxWx3). ``extra_mask`` is an optional soft mask over the
-    crop (e.g. from face parsing), combined with the square mask by taking the minimum.
+    crop (e.g. from face parsing), combined with the square mask by taking the minimum. ``blend`` in [0, 1]
+    scales the mask: 1 pastes the restored face, 0 leaves the photo exactly as it was, between mixes the two
+    (what other tools call visibility).
     """
+    if not 0.0 <= blend <= 1.0:
+        raise ValueError(f"blend must be within [0, 1], got {blend}")
     size = alignment.size
     to_out = crop_to_output(alignment, scale)
     region = face_region(to_out, size, canvas.shape[:2])
@@ -142,6 +147,8 @@ def paste_face(
     if canvas.dtype == np.uint16:
         warped *= 257.0  # 8-bit network output onto a 16-bit photo
     target = canvas[region.y0 : region.y1, region.x0 : region.x1]
+    if blend < 1.0:
+        mask = mask * np.float32(blend)
     touched = mask > 0
     alpha = mask[touched][:, None]
     blended = alpha * warped[touched] + (1.0 - alpha) * target[touched].astype(np.float32)

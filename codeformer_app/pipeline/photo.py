@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..defaults import DEFAULT_BLEND
 from ..detection import DetectionOptions, FaceDetector
 from ..imaging import Photo, photo_8bit_bgr
 from ..model import CodeFormer
@@ -44,6 +45,8 @@ class ComposeOptions:
     """Output size as a multiple of the input (1-4)."""
     feather: float = DEFAULT_FEATHER
     """Width of the soft mask edge as a fraction of the face size."""
+    blend: float = DEFAULT_BLEND
+    """How much of the restored face shows (1: all of it, 0: the photo unchanged), for every face."""
 
 
 def analyse_photo(
@@ -52,11 +55,14 @@ def analyse_photo(
     detector: FaceDetector,
     options: DetectionOptions = DetectionOptions(),
     budget_bytes: int = DEFAULT_BUDGET_BYTES,
+    adain_codes: bool = True,
 ) -> AnalysedPhoto:
-    """Find, align and crop the faces; encodings are computed on first render and then kept."""
+    """Find, align and crop the faces; encodings are computed on first render and then kept.
+
+    ``adain_codes=False`` for the inpainting network (``model.variants``)."""
     image = photo_8bit_bgr(photo)
     faces = locate_faces(image, detector, options, crop_size=model.config.img_size)
-    encodings = EncodingCache(model, [f.crop for f in faces], budget_bytes)
+    encodings = EncodingCache(model, [f.crop for f in faces], budget_bytes, adain_codes)
     return AnalysedPhoto(photo, faces, encodings, pixels_grey=looks_grey(image))
 
 
@@ -72,11 +78,15 @@ def render_faces(
     fidelity: float,
     per_face: Mapping[int, float] | None = None,
     include: Collection[int] | None = None,
+    grey: bool | None = None,
 ) -> dict[int, np.ndarray]:
-    """Restored crops by face index; ``per_face`` overrides the fidelity, ``include`` limits the faces."""
+    """Restored crops by face index; ``per_face`` overrides the fidelity, ``include`` limits the faces.
+
+    ``grey`` overrides whether faces come out grey (colorization: never); None follows the photo."""
     chosen = range(len(analysed.faces)) if include is None else sorted(include)
     overrides = per_face or {}
-    return {i: render(analysed.encodings, i, overrides.get(i, fidelity), analysed.grey) for i in chosen}
+    as_grey = analysed.grey if grey is None else grey
+    return {i: render(analysed.encodings, i, overrides.get(i, fidelity), as_grey) for i in chosen}
 
 
 def compose(
@@ -85,8 +95,13 @@ def compose(
     options: ComposeOptions = ComposeOptions(),
     upscaler: RealEsrganX2 | None = None,
     parser: FaceParser | None = None,
+    blend_per_face: Mapping[int, float] | None = None,
+    masks: Mapping[int, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """The final colour image and alpha: the (upscaled) photo with the restored faces pasted in."""
+    """The final colour image and alpha: the (upscaled) photo with the restored faces pasted in.
+
+    ``blend_per_face`` overrides ``options.blend`` for some faces; ``masks`` (soft, over a face's crop) limit
+    where a face is pasted (inpainting: the hole), combined with the parsing mask by the minimum."""
     photo = analysed.photo
     canvas = upscale_image(photo.color, options.upscale, upscaler)
     if canvas is photo.color:
@@ -94,6 +109,11 @@ def compose(
     for index, crop in restored.items():
         face = analysed.faces[index]
         extra_mask = parser.mask(crop) if parser is not None else None
-        paste_face(canvas, crop, face.alignment, float(options.upscale), options.feather, extra_mask)
+        if masks is not None and index in masks:
+            extra_mask = masks[index] if extra_mask is None else np.minimum(extra_mask, masks[index])
+        blend = (blend_per_face or {}).get(index, options.blend)
+        if blend <= 0.0:
+            continue  # nothing of the restored face shows
+        paste_face(canvas, crop, face.alignment, float(options.upscale), options.feather, extra_mask, blend)
     alpha = None if photo.alpha is None else upscale_alpha(photo.alpha, options.upscale)
     return canvas, alpha

@@ -6,14 +6,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from ..defaults import DEFAULT_FIDELITY
 from ..detection import DetectionOptions, FaceDetector
 from ..errors import OperationCancelled
-from ..imaging import read_photo, write_photo
+from ..imaging import photo_8bit_bgr, read_photo, write_photo
 from ..model import CodeFormer
+from ..model.variants import RECIPES, FaceTask
 from .encodings import ONE_SHOT_BUDGET_BYTES
+from .inpaint import crop_hole, keep_outside, paste_mask, read_photo_mask, with_hole
+from .likeness import IdentityCheck, choose_fidelity
 from .outcome import FaceReport, RestoreOutcome, clipped_box
 from .parsing import FaceParser
-from .photo import ComposeOptions, analyse_photo, compose, render_faces
+from .photo import AnalysedPhoto, ComposeOptions, analyse_photo, compose, render_faces
 from .upscale import RealEsrganX2
 
 #: ``(faces done, faces in the photo)``, called after detection and after each face.
@@ -29,13 +35,21 @@ class Engine:
     """None for an engine that only restores pre-aligned crops."""
     parser: FaceParser | None = None
     upscaler: RealEsrganX2 | None = None
+    identity: IdentityCheck | None = None
+    """The identity network, when the report should say how much each face is still the person."""
     warnings: tuple[str, ...] = ()
     """What the user should know about these networks (e.g. weights on which the fidelity has no effect)."""
 
 
 @dataclass(frozen=True)
 class RestoreSettings:
-    fidelity: float = 0.5
+    fidelity: float = DEFAULT_FIDELITY
+    auto_fidelity: bool = False
+    """Each face at the lowest fidelity that keeps its identity (``-w auto``; needs ``Engine.identity``)."""
+    task: FaceTask = FaceTask.RESTORE
+    """What the weights do (``model.variants``): restore, colorize (w = 0, colour kept), inpaint (needs mask)."""
+    mask: Path | None = None
+    """Inpainting: an image the photo's size, white where the face is to be filled."""
     detection: DetectionOptions = field(default_factory=DetectionOptions)
     compose: ComposeOptions = field(default_factory=ComposeOptions)
     output_format: str | None = None
@@ -63,30 +77,84 @@ def restore_file(
     if engine.detector is None:
         raise ValueError("this engine was built without a face detector (for pre-aligned crops only)")
     photo = read_photo(source)
-    analysed = analyse_photo(photo, engine.model, engine.detector, settings.detection, ONE_SHOT_BUDGET_BYTES)
+    recipe = RECIPES[settings.task]
+    analysed = analyse_photo(
+        photo, engine.model, engine.detector, settings.detection, ONE_SHOT_BUDGET_BYTES, recipe.adain_codes
+    )
+    holes = _holes(analysed, settings) if settings.task is FaceTask.INPAINT else {}
     total = len(analysed.faces)
-    restored = {}
-    for index in range(total):
+    restored: dict[int, np.ndarray] = {}
+    faces: list[FaceReport] = []
+    for index, face in enumerate(analysed.faces):
         if on_face is not None:
             on_face(index, total)
         if cancelled is not None and cancelled():
             raise OperationCancelled(f"{source}: cancelled; nothing was written")
-        restored |= render_faces(analysed, settings.fidelity, include=[index])
+        if settings.task is FaceTask.INPAINT and index not in holes:
+            continue  # the mask does not touch this face: it stays as it is
+        fidelity, restored[index], identity = _restore_face(analysed, index, settings, engine.identity)
+        if index in holes:
+            restored[index] = keep_outside(restored[index], face.crop, holes[index])
+        faces.append(
+            FaceReport(
+                box=clipped_box(face.detected.box, photo.info.width, photo.info.height),
+                score=float(face.detected.score),
+                fidelity=fidelity,
+                blend=settings.compose.blend,
+                identity=identity,
+                identity_ok=None
+                if identity is None or engine.identity is None
+                else identity >= engine.identity.threshold,
+            )
+        )
     if on_face is not None:
         on_face(total, total)
-    color, alpha = compose(analysed, restored, settings.compose, engine.upscaler, engine.parser)
+    paste_masks = {index: paste_mask(hole) for index, hole in holes.items()}
+    color, alpha = compose(analysed, restored, settings.compose, engine.upscaler, engine.parser, masks=paste_masks)
     written = write_photo(
         target, color, alpha, photo.info, settings.output_format, settings.quality, replace=settings.overwrite
     )
-    faces = [
-        FaceReport(
-            box=clipped_box(f.detected.box, photo.info.width, photo.info.height),
-            score=float(f.detected.score),
-            fidelity=settings.fidelity,
-        )
-        for f in analysed.faces
-    ]
     return RestoreOutcome(faces, [*photo.info.notes, *written.notes])
+
+
+def _restore_face(
+    analysed: AnalysedPhoto, index: int, settings: RestoreSettings, check: IdentityCheck | None
+) -> tuple[float, np.ndarray, float | None]:
+    """(fidelity used, restored crop, identity or None) of one face: at the asked fidelity, or the lowest that
+    keeps the person recognisable (``settings.auto_fidelity``)."""
+
+    grey = False if settings.task is FaceTask.COLORIZE else None
+
+    def render_at(w: float) -> np.ndarray:
+        return render_faces(analysed, w, include=[index], grey=grey)[index]
+
+    crop_in = analysed.faces[index].crop
+    fixed = RECIPES[settings.task].fidelity
+    if fixed is not None:
+        crop = render_at(fixed)
+        return fixed, crop, None if check is None else check.scorer(crop_in)(crop)
+    if settings.auto_fidelity:
+        if check is None:
+            raise ValueError("automatic fidelity needs the identity network, which is not loaded")
+        choice = choose_fidelity(render_at, check.scorer(crop_in), check.threshold)
+        return choice.fidelity, choice.crop, choice.identity
+    crop = render_at(settings.fidelity)
+    return settings.fidelity, crop, None if check is None else check.scorer(crop_in)(crop)
+
+
+def _holes(analysed: AnalysedPhoto, settings: RestoreSettings) -> dict[int, np.ndarray]:
+    """Inpainting: each touched face's hole over its crop, and the crop the network sees (white holes)."""
+    if settings.mask is None:
+        raise ValueError("inpainting a photo needs a mask (--mask MASK.png: white where to fill)")
+    info = analysed.photo.info
+    photo_mask = read_photo_mask(photo_8bit_bgr(read_photo(settings.mask)), info.width, info.height)
+    holes = {}
+    for index, face in enumerate(analysed.faces):
+        hole = crop_hole(photo_mask, face.alignment)
+        if hole.any():
+            holes[index] = hole
+            analysed.encodings.crops[index] = with_hole(face.crop, hole)
+    return holes
 
 
 __all__ = ["Engine", "FaceProgress", "FaceReport", "RestoreOutcome", "RestoreSettings", "restore_file"]

@@ -1,1 +1,0 @@
-"""Turning images into network input and back, and restoring faces."""
