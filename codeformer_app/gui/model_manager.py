@@ -12,13 +12,12 @@ The dialog is meant to be shown non-modally (``show()``); its questions and erro
 from __future__ import annotations
 
 import functools
-import queue
 import threading
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
@@ -37,7 +36,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from superqt.utils import GeneratorWorker
 
 from ..errors import WeightsError
 from ..weights import (
@@ -57,7 +55,8 @@ from ..weights import (
 from ..weights.inventory import intact_official_record
 from ..weights.paths import ensure_folder, installed_path, partial_path
 from . import messages
-from .workers import start_task
+from .task_runner import TaskKind, TaskRunner
+from .workers import yield_reports
 
 WINDOW_TITLE = "Models — CodeFormer App"
 BYTES_PER_MB = 1_000_000
@@ -75,8 +74,9 @@ MISSING_INTRO = (
 IMPORT_FILTER = "Weights files (*.pth *.safetensors);;All files (*)"
 NOT_AVAILABLE = "—"
 
-T = TypeVar("T")
 Progress = tuple[int, int]
+#: Names on the task runner; one runs at a time (they touch the same files).
+DOWNLOAD, IMPORT, VERIFY = "weights-download", "weights-import", "weights-verify"
 
 
 class Column(IntEnum):
@@ -128,36 +128,6 @@ class DownloadResult:
 
 # --- Tasks: plain generator functions run by workers; no Qt here. --------------------------------------------
 
-_FINISHED = object()
-
-
-def _reporting(call: Callable[[Callable[[int, int], None]], T]) -> Generator[Progress, None, T]:
-    """Run ``call(report)`` and yield every ``(done, total)`` it reports, then return its result.
-
-    The core reports progress through a callback from inside one blocking call, and a generator cannot yield
-    from inside a callback; so the call runs in a helper thread and its reports come through a queue. The
-    generator only ends once the call has, so nothing is still writing when the worker says it finished.
-    """
-    reports: queue.SimpleQueue = queue.SimpleQueue()
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        try:
-            outcome["value"] = call(lambda done, total: reports.put((done, total)))
-        except BaseException as error:  # handed to the generator, which raises it in the worker
-            outcome["error"] = error
-        finally:
-            reports.put(_FINISHED)
-
-    helper = threading.Thread(target=run, name="codeformer-weights-transfer", daemon=True)
-    helper.start()
-    while (item := reports.get()) is not _FINISHED:
-        yield item
-    helper.join()
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["value"]
-
 
 def _download_task(
     entry: WeightsEntry, folder: Path, cancel: threading.Event
@@ -166,8 +136,11 @@ def _download_task(
     existing = intact_official_record(entry, folder)
     if existing is not None:
         return DownloadResult(existing, fetched=False)
-    record = yield from _reporting(
-        lambda report: install_official(entry, folder, progress=report, cancelled=cancel.is_set)
+    record = yield from yield_reports(
+        lambda report: install_official(
+            entry, folder, progress=lambda done, total: report((done, total)), cancelled=cancel.is_set
+        ),
+        "codeformer-weights-transfer",
     )
     return DownloadResult(record, fetched=True)
 
@@ -234,12 +207,15 @@ class ModelManagerDialog(QDialog):
     download_progress = Signal(int, int)
     """``(done_bytes, total_bytes)`` of the running download."""
 
-    def __init__(self, parent: QWidget | None = None, folder: Path | None = None) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, folder: Path | None = None, tasks: TaskRunner | None = None
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(WINDOW_TITLE)
         self.resize(*DEFAULT_SIZE)
         self._folder = weights_dir(folder)
-        self._worker: GeneratorWorker | None = None
+        self._tasks = tasks if tasks is not None else TaskRunner(self)
+        self._tasks.task_ended.connect(self._task_ended)
         self._cancel: threading.Event | None = None
         self._downloading: WeightsEntry | None = None
         self._download_status = ""
@@ -259,7 +235,7 @@ class ModelManagerDialog(QDialog):
     @property
     def busy(self) -> bool:
         """True while a download, import or verification runs (one at a time: they touch the same files)."""
-        return self._worker is not None
+        return self._tasks.running(DOWNLOAD, IMPORT, VERIFY)
 
     def selected_name(self) -> str | None:
         rows = self.table.selectionModel().selectedRows()
@@ -305,15 +281,15 @@ class ModelManagerDialog(QDialog):
     def cancel(self) -> None:
         """Stop the running task. A download stops after its current block of bytes and keeps its ``.part``.
 
-        A download is stopped through the core's ``cancelled`` check only, not ``worker.quit()``: quitting
-        would end the worker while the transfer thread still writes the ``.part``, and a new download could
-        then write into the same file.
+        A download is stopped through the core's ``cancelled`` check only, never quit: quitting would end the
+        worker while the transfer thread still writes the ``.part``, and a new download could then write into
+        the same file. (Downloads and imports are writers: closing the window waits for them.)
         """
         if self._cancel is not None:
             self._cancel.set()
             self._say("Cancelling the download…")
-        elif self._worker is not None:
-            self._worker.quit()
+        else:
+            self._tasks.cancel(VERIFY)
         self._update_buttons()
 
     def choose_import_file(self) -> None:
@@ -329,6 +305,7 @@ class ModelManagerDialog(QDialog):
         source = Path(path)
         self._show_busy_progress(f"Importing {source.name}…")
         self._start(
+            IMPORT,
             _import_task,
             source,
             self._folder,
@@ -343,6 +320,7 @@ class ModelManagerDialog(QDialog):
             return
         self._show_busy_progress("Verifying the installed weights…")
         self._start(
+            VERIFY,
             _verify_task,
             self._folder,
             on_progress=self._verified_one,
@@ -516,12 +494,14 @@ class ModelManagerDialog(QDialog):
 
     # --- running tasks -----------------------------------------------------------------------------------------
 
-    def _start(self, task: Callable[..., Generator], *args: Any, **callbacks: Any) -> None:
-        self._worker = start_task(task, *args, on_finished=self._task_finished, **callbacks)
+    def _start(self, name: str, task: Callable[..., Generator], *args: Any, **callbacks: Any) -> None:
+        kind = TaskKind.PARALLEL if name == VERIFY else TaskKind.WRITER
+        self._tasks.start(name, task, *args, kind=kind, **callbacks)
         self._update_buttons()
 
-    def _task_finished(self) -> None:
-        self._worker = None
+    def _task_ended(self, name: str) -> None:
+        if name not in (DOWNLOAD, IMPORT, VERIFY):
+            return
         self._cancel = None
         self._downloading = None
         self.progress.hide()
@@ -581,6 +561,7 @@ class ModelManagerDialog(QDialog):
         self.progress.show()
         self._say(f"Downloading {entry.file_name} ({_megabytes(entry.size)}) from {entry.url()}")
         self._start(
+            DOWNLOAD,
             _download_task,
             entry,
             self._folder,
