@@ -12,7 +12,10 @@ from PySide6.QtCore import QObject, Signal
 from .task_runner import TaskRunner
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..pipeline.restore_file import Engine
+    from .settings import AppSettings
 
 #: The load's name on the task runner (a newer load makes an older one's result be dropped).
 ENGINE_TASK = "engine"
@@ -24,6 +27,18 @@ def _load_task(choices: dict[str, Any]) -> Generator[str, None, Engine]:
 
     yield "Loading the networks…"
     return load_engine(EngineSpec(**choices))
+
+
+def engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, Any]:
+    """``EngineSpec`` fields from the settings, as plain values (see ``EngineHost.load``)."""
+    return {
+        "weights": weights,
+        "device": settings.device,
+        "detector": settings.detector,
+        "parsing": settings.parsing,
+        "upscaler": True,  # when installed: a save or a batch may ask for 2-4x whatever the settings say
+        "threads": settings.thread_count(),
+    }
 
 
 class EngineHost(QObject):

@@ -9,17 +9,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
 from . import save_formats
-from .engine_host import EngineHost
+from .engine_host import EngineHost, engine_choices
 from .messages import show_error
 from .photo_editor import OPEN, PhotoEditor
-from .session import EditSession, suggested_output
+from .session import EditSession
 from .settings import DIALOG_FIELDS, AppSettings, update_settings
 from .task_runner import TaskKind, TaskRunner
 from .viewer import ViewMode
@@ -44,18 +44,6 @@ class OpenRequest:
     path: Path | None
     """The file it came from, if any."""
     name: str
-
-
-def _engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, Any]:
-    """``EngineSpec`` fields from the settings, as plain values (see ``EngineHost.load``)."""
-    return {
-        "weights": weights,
-        "device": settings.device,
-        "detector": settings.detector,
-        "parsing": settings.parsing,
-        "upscaler": True,  # when installed: a save or a batch may ask for 2-4x whatever the settings say
-        "threads": settings.thread_count(),
-    }
 
 
 class MainWindow(QMainWindow):
@@ -133,14 +121,11 @@ class MainWindow(QMainWindow):
     def add_face_in_box(self, box: tuple[float, float, float, float]) -> None:
         self.editor.add_face_in_box(box)
 
-    def start_drawing_box(self) -> None:
-        self.editor.start_drawing_box()
-
     # -- engine ----------------------------------------------------------------------------------------------
     def start_engine(self) -> None:
         """Load the networks in the background (PyTorch is imported there, after the window is shown)."""
         self._show_status("Loading the networks…")
-        self.host.load(**_engine_choices(self.settings, self.weights))
+        self.host.load(**engine_choices(self.settings, self.weights))
 
     def _engine_ready(self) -> None:
         engine = self.host.engine
@@ -268,13 +253,8 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc is None:
             return
-        fmt = self.settings.output_format or None
-        folder = Path(self.settings.save_folder) if self.settings.save_folder else None
-        suggested = suggested_output(doc.source, doc.name, folder, f".{fmt}" if fmt else None)
-        if save_formats.format_for(suggested) is None:  # e.g. a BMP photo: offer PNG, which keeps every pixel
-            suggested = suggested.with_suffix(".png")
+        suggested, chosen = save_formats.suggested_save(doc.source, doc.name, self.settings)
         filters = ";;".join(save_formats.SAVE_FILTERS.values())
-        chosen = save_formats.SAVE_FILTERS[save_formats.format_for(suggested) or "png"]
         path, selected = QFileDialog.getSaveFileName(self, "Save the restored photo", str(suggested), filters, chosen)
         if path:
             self.save_to(save_formats.with_format_suffix(Path(path), selected))
@@ -284,12 +264,9 @@ class MainWindow(QMainWindow):
         doc = self.document
         if doc is None or self.host.engine is None:
             return
-        if doc.source is not None and path.exists() and path.resolve() == doc.source.resolve():
-            show_error(self, "Not saved", f"{path}: this is the original photo, which is never overwritten.")
-            return
-        fmt = save_formats.format_for(path)
-        if fmt is None:
-            show_error(self, "Not saved", f"{path}: choose a name ending in .png, .jpg, .webp or .tif")
+        problem = save_formats.refusal(path, doc.source)
+        if problem is not None:
+            show_error(self, "Not saved", problem)
             return
 
         def saved(result: WriteResult) -> None:
@@ -297,8 +274,10 @@ class MainWindow(QMainWindow):
             notes = f" ({'; '.join(result.notes)})" if result.notes else ""
             self._show_status(f"Saved {path}{notes}")
 
-        fmt_written, quality = save_formats.write_options(fmt, doc.analysed.photo.info.format, self.settings)
-        self.editor.save(path, fmt_written, quality, self.settings.upscale, saved)
+        fmt, quality = save_formats.write_options(
+            save_formats.format_for(path), doc.analysed.photo.info.format, self.settings
+        )
+        self.editor.save(path, fmt, quality, self.settings.upscale, saved)
 
     def choose_export_folder(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export the restored faces to", self.settings.save_folder)
@@ -345,7 +324,7 @@ class MainWindow(QMainWindow):
 
     def apply_settings(self, settings: AppSettings) -> None:
         """Keep the new settings; the networks are rebuilt only when a choice that shapes them changed."""
-        reload = _engine_choices(settings, self.weights) != _engine_choices(self.settings, self.weights)
+        reload = engine_choices(settings, self.weights) != engine_choices(self.settings, self.weights)
         chosen = {name: getattr(settings, name) for name in DIALOG_FIELDS}
         if settings.fidelity != self.settings.fidelity:
             self.editor.set_fidelity(settings.fidelity)

@@ -17,6 +17,34 @@ SAVE_FILTERS = {
 }
 
 
+def suggested_output(source: Path | None, name: str, folder: Path | None, suffix: str | None) -> Path:
+    """``<stem>-restored<ext>`` next to the source (or in ``folder``): never the original's own name."""
+    stem = Path(name).stem
+    ext = suffix or (source.suffix if source is not None else ".png")
+    base = folder or (source.parent if source is not None else Path.home())
+    return base / f"{stem}-restored{ext}"
+
+
+def suggested_save(source: Path | None, name: str, settings: AppSettings) -> tuple[Path, str]:
+    """The name the Save dialog proposes and its filter: ``<stem>-restored`` in the last save folder (or next
+    to the source) in the settings' format, else the source's, else PNG (which keeps every pixel)."""
+    fmt = settings.output_format or None
+    folder = Path(settings.save_folder) if settings.save_folder else None
+    suggested = suggested_output(source, name, folder, f".{fmt}" if fmt else None)
+    if format_for(suggested) is None:  # e.g. a BMP photo
+        suggested = suggested.with_suffix(".png")
+    return suggested, SAVE_FILTERS[format_for(suggested) or "png"]
+
+
+def refusal(path: Path, source: Path | None) -> str | None:
+    """Why the photo may not be saved as ``path`` (the original itself, or a format we do not write)."""
+    if source is not None and path.exists() and path.resolve() == source.resolve():
+        return f"{path}: this is the original photo, which is never overwritten."
+    if format_for(path) is None:
+        return f"{path}: choose a name ending in .png, .jpg, .webp or .tif"
+    return None
+
+
 def with_format_suffix(path: Path, selected_filter: str) -> Path:
     """A name typed without a usable ending gets the one of the format chosen in the dialog."""
     if format_for(path) is not None:

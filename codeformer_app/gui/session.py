@@ -115,11 +115,3 @@ class EditSession:
         face_id = self.analysed.encodings.add(face.crop)
         self.faces[face_id] = FaceState(face_id)
         return face_id
-
-
-def suggested_output(source: Path | None, name: str, folder: Path | None, suffix: str | None) -> Path:
-    """``<stem>-restored<ext>`` next to the source (or in ``folder``): never the original's own name."""
-    stem = Path(name).stem
-    ext = suffix or (source.suffix if source is not None else ".png")
-    base = folder or (source.parent if source is not None else Path.home())
-    return base / f"{stem}-restored{ext}"

@@ -52,7 +52,7 @@ def build_menus(window: MainWindow) -> None:
         act.setCheckable(True)
     window.mode_actions[ViewMode.SPLIT].setChecked(True)
     window.toggle_action = action("&Toggle before/after", window.toggle_before_after, "Space", "toggleAction")
-    window.draw_action = action("&Mark a missed face…", window.start_drawing_box, "D", "drawAction")
+    window.draw_action = action("&Mark a missed face…", window.editor.start_drawing_box, "D", "drawAction")
     # Single keys act only while the photo view has the focus: elsewhere they are typing or ticking boxes.
     for act in [*window.mode_actions.values(), window.toggle_action, window.draw_action]:
         act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
