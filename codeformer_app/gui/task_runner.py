@@ -7,8 +7,8 @@ It owns what each of them used to track by hand (issue #12, point 1; issue #11, 
 - *debounce*: :meth:`debounce` waits for quiet before starting (the slider's render), on a timer it owns;
 - *writers*: ``WRITER`` tasks (save, export, batch, download, import) are never quit; :meth:`when_writers_done`
   runs a callback once none is left (close-when-idle);
-- *close*: :meth:`close` stops the timers, quits every task and drops every result that arrives afterwards, so
-  no callback ever reaches a widget that is being deleted.
+- *close*: :meth:`close` stops the timers, quits every task but the writers and drops every result that
+  arrives afterwards, so no callback ever reaches a widget that is being deleted.
 
 The callbacks run on the GUI thread. Progress arrives one way only: what the task yields (see ``workers.py``).
 """
@@ -117,12 +117,13 @@ class TaskRunner(QObject):
         timer.start()
 
     def close(self) -> None:
-        """Stop every timer and task; nothing that arrives from a worker afterwards reaches a callback."""
+        """Stop every timer and quit every task but the writers (they finish their file); nothing that arrives
+        from a worker afterwards reaches a callback."""
         self._closed = True
         for timer in self._timers.values():
             timer.stop()
         for entry in self._running:
-            if entry.worker is not None:
+            if entry.worker is not None and entry.kind is not TaskKind.WRITER:
                 entry.worker.quit()
         self._when_writers_done.clear()
 
