@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from superqt.utils import WorkerBase
 
 from codeformer_app.gui.main_window import APP_TITLE, MainWindow
+from codeformer_app.gui.photo_editor import RENDER_DEBOUNCE_MS
 from codeformer_app.gui.qimages import bgr_to_qimage
 from codeformer_app.gui.settings import AppSettings, load_settings
 from codeformer_app.gui.viewer import ViewMode
@@ -354,6 +355,31 @@ def test_closing_during_a_save_finishes_the_file_first(
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
     assert target.is_file() and read_photo(target).size == read_photo(astronaut_file).size
+
+
+def test_closing_during_a_render_drops_its_result(qtbot, window: MainWindow, astronaut_file: Path) -> None:
+    """Issue #11, 17: a render still running when the window closes never reaches its (deleted) widgets."""
+    open_and_settle(qtbot, window, astronaut_file)
+    preview = window.document.preview
+    with window.host.lock:  # the render waits for the networks: it is surely in flight when the window closes
+        window.slider.setValue(90)
+        qtbot.waitUntil(lambda: window.tasks.running("render") and not window.tasks.pending("render"), timeout=WAIT_MS)
+        window.close()
+    assert not window.isVisible()
+    WorkerBase.await_workers(WAIT_MS)
+    qtbot.wait(RENDER_DEBOUNCE_MS)
+    assert window.document.preview is preview, "the late result was dropped"
+    assert window.viewer.busy_text == "Rendering…", "no callback touched the view after close"
+
+
+def test_closing_stops_a_render_waiting_for_the_slider(qtbot, window: MainWindow, astronaut_file: Path) -> None:
+    open_and_settle(qtbot, window, astronaut_file)
+    window.slider.setValue(30)
+    assert window.tasks.pending("render")
+    window.close()
+    assert not window.tasks.pending("render")
+    qtbot.wait(RENDER_DEBOUNCE_MS * 3)
+    assert not window.tasks.running(), "no render started after the window closed"
 
 
 def test_new_networks_analyse_the_open_photo_again(qtbot, window: MainWindow, astronaut_file: Path) -> None:

@@ -10,7 +10,8 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QPushButton, QTableWidget
 from weights_helpers import FileServer, bypass_proxies, codeformer_entry_for, save_tiny_pth, use_registry
 
-from codeformer_app.gui.model_manager import WINDOW_TITLE, Column, HashState, ModelManagerDialog, Note
+from codeformer_app.gui.model_manager import WINDOW_TITLE, ModelManagerDialog
+from codeformer_app.gui.weights_table import Column, HashState, Note
 from codeformer_app.weights import entries, find_entry, missing_message, weights_status
 from codeformer_app.weights.paths import download_path, installed_path, partial_path
 from codeformer_app.weights.registry import URL_BASE_ENV, WeightsEntry

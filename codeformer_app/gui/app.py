@@ -1,18 +1,24 @@
-"""Starting the desktop app: the window is shown first, then the networks load in the background."""
+"""Starting the desktop app: the window is shown first, then the networks load in the background.
+
+Qt is imported inside the functions, after :func:`~.qt_libraries.check_qt_libraries`: a missing system library
+must give one readable message, not an abort (or an ``ImportError``) from inside Qt.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
+from .qt_libraries import check_qt_libraries
 
-from .main_window import APP_TITLE, MainWindow
-from .settings import APPLICATION, ORGANIZATION, load_settings
-from .workers import configure_thread_pool
+if TYPE_CHECKING:
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
 
 ICON_NAME = "codeformer-app.svg"
 #: How long ``--check`` waits for the networks before it reports a failure.
@@ -28,12 +34,20 @@ def resources_folder() -> Path:
 
 
 def app_icon() -> QIcon:
+    from PySide6.QtGui import QIcon
+
     path = resources_folder() / ICON_NAME
     return QIcon(str(path)) if path.is_file() else QIcon()
 
 
 def create_window(files: Sequence[Path] = (), weights: Path | None = None) -> MainWindow:
     """The shown main window; the engine starts loading (and the files opening) once the event loop runs."""
+    from PySide6.QtCore import QTimer
+
+    from .main_window import MainWindow
+    from .settings import load_settings
+    from .workers import configure_thread_pool
+
     configure_thread_pool()
     window = MainWindow(load_settings(), weights)
     window.setWindowIcon(app_icon())
@@ -45,6 +59,14 @@ def create_window(files: Sequence[Path] = (), weights: Path | None = None) -> Ma
 
 
 def run(files: Sequence[Path] = (), weights: Path | None = None, check: bool = False) -> int:
+    refused = check_qt_libraries(os.environ)
+    if refused is not None:
+        return refused
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import APP_TITLE
+    from .settings import APPLICATION, ORGANIZATION
+
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
@@ -60,6 +82,7 @@ def run(files: Sequence[Path] = (), weights: Path | None = None, check: bool = F
 
 def _quit_when_loaded(app: QApplication, window: MainWindow) -> None:
     """``--check``: quit with 0 once the networks are ready, 1 if they failed or took too long."""
+    from PySide6.QtCore import QTimer
 
     def finish(code: int, message: str) -> None:
         print(message, file=sys.stderr if code else sys.stdout)

@@ -9,10 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
-from .workers import start_task
+from .task_runner import TaskRunner
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..pipeline.restore_file import Engine
+    from .settings import AppSettings
+
+#: The load's name on the task runner (a newer load makes an older one's result be dropped).
+ENGINE_TASK = "engine"
 
 
 def _load_task(choices: dict[str, Any]) -> Generator[str, None, Engine]:
@@ -21,6 +27,18 @@ def _load_task(choices: dict[str, Any]) -> Generator[str, None, Engine]:
 
     yield "Loading the networks…"
     return load_engine(EngineSpec(**choices))
+
+
+def engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, Any]:
+    """``EngineSpec`` fields from the settings, as plain values (see ``EngineHost.load``)."""
+    return {
+        "weights": weights,
+        "device": settings.device,
+        "detector": settings.detector,
+        "parsing": settings.parsing,
+        "upscaler": True,  # when installed: a save or a batch may ask for 2-4x whatever the settings say
+        "threads": settings.thread_count(),
+    }
 
 
 class EngineHost(QObject):
@@ -32,39 +50,29 @@ class EngineHost(QObject):
     failed = Signal(object)
     """The exception; a ``WeightsMissingError`` means the model manager should be shown."""
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, tasks: TaskRunner | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine: Engine | None = None
         self.choices: dict[str, Any] = {}
         self.lock = threading.Lock()
-        self._worker = None
-        self._generation = 0
+        self._tasks = tasks if tasks is not None else TaskRunner(self)
+        """The window's runner (its close drops a load still running), or an own one."""
 
     @property
     def loading(self) -> bool:
-        return self._worker is not None
+        return self._tasks.running(ENGINE_TASK)
 
     def load(self, **choices: Any) -> None:
         """Build the networks for ``EngineSpec(**choices)`` (plain values, so that the GUI thread never imports
         PyTorch); the newest request wins if several overlap."""
-        self._generation += 1
-        generation = self._generation
         self.choices = choices
-
-        def done(engine: Engine) -> None:
-            if generation == self._generation:
-                self.set_engine(engine)
-
-        def error(exception: Exception) -> None:
-            if generation == self._generation:
-                self.failed.emit(exception)
-
-        def finished() -> None:
-            if generation == self._generation:
-                self._worker = None
-
-        self._worker = start_task(
-            _load_task, choices, on_progress=self.status.emit, on_done=done, on_error=error, on_finished=finished
+        self._tasks.start(
+            ENGINE_TASK,
+            _load_task,
+            choices,
+            on_progress=self.status.emit,
+            on_done=self.set_engine,
+            on_error=self.failed.emit,
         )
 
     def set_engine(self, engine: Engine) -> None:

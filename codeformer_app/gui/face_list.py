@@ -26,11 +26,11 @@ class FaceRow(QWidget):
     fidelity_set = Signal(int, object)
     """The face's own fidelity, or None to follow the photo's slider."""
 
-    def __init__(self, index: int, before: QImage, fidelity: float, parent: QWidget | None = None) -> None:
+    def __init__(self, face_id: int, before: QImage, fidelity: float, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.index = index
-        self.setObjectName(f"faceRow{index}")
-        self.include = QCheckBox(f"Face {index + 1}")
+        self.face_id = face_id
+        self.setObjectName(f"faceRow{face_id}")
+        self.include = QCheckBox(f"Face {face_id + 1}")
         self.include.setChecked(True)
         self.include.setToolTip("Restore this face (unticked: the face stays exactly as in the photo)")
         self.before = self._thumb_label(before, "Before")
@@ -59,7 +59,7 @@ class FaceRow(QWidget):
         layout.addLayout(thumbs)
         layout.addLayout(own)
 
-        self.include.toggled.connect(lambda on: self.include_toggled.emit(self.index, on))
+        self.include.toggled.connect(lambda on: self.include_toggled.emit(self.face_id, on))
         self.own.toggled.connect(self._own_toggled)
         self.fidelity.valueChanged.connect(self._value_changed)
 
@@ -81,14 +81,16 @@ class FaceRow(QWidget):
 
     def _own_toggled(self, on: bool) -> None:
         self.fidelity.setEnabled(on)
-        self.fidelity_set.emit(self.index, self.fidelity.value() if on else None)
+        self.fidelity_set.emit(self.face_id, self.fidelity.value() if on else None)
 
     def _value_changed(self, value: float) -> None:
         if self.own.isChecked():
-            self.fidelity_set.emit(self.index, value)
+            self.fidelity_set.emit(self.face_id, value)
 
 
 class FaceList(QListWidget):
+    """A row per face, keyed by the session's face ids; the signals carry those ids."""
+
     include_toggled = Signal(int, bool)
     fidelity_set = Signal(int, object)
     face_selected = Signal(int)
@@ -96,23 +98,35 @@ class FaceList(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("faceList")
-        self.rows: list[FaceRow] = []
-        self.currentRowChanged.connect(lambda row: row >= 0 and self.face_selected.emit(row))
+        self.rows: dict[int, FaceRow] = {}
+        self._items: dict[int, QListWidgetItem] = {}
+        self.currentItemChanged.connect(self._current_changed)
 
     def clear_faces(self) -> None:
         self.clear()
-        self.rows = []
+        self.rows, self._items = {}, {}
 
-    def add_face(self, before: QImage, fidelity: float) -> FaceRow:
-        row = FaceRow(len(self.rows), before, fidelity)
+    def add_face(self, face_id: int, before: QImage, fidelity: float) -> FaceRow:
+        row = FaceRow(face_id, before, fidelity)
         row.include_toggled.connect(self.include_toggled)
         row.fidelity_set.connect(self.fidelity_set)
         item = QListWidgetItem(self)
+        item.setData(Qt.ItemDataRole.UserRole, face_id)
         item.setSizeHint(row.sizeHint())
         self.setItemWidget(item, row)
-        self.rows.append(row)
+        self.rows[face_id], self._items[face_id] = row, item
         return row
 
-    def set_after(self, index: int, image: QImage) -> None:
-        if 0 <= index < len(self.rows):
-            self.rows[index].set_after(image)
+    def select(self, face_id: int) -> None:
+        item = self._items.get(face_id)
+        if item is not None:
+            self.setCurrentItem(item)
+
+    def set_after(self, face_id: int, image: QImage) -> None:
+        row = self.rows.get(face_id)
+        if row is not None:
+            row.set_after(image)
+
+    def _current_changed(self, item: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.face_selected.emit(item.data(Qt.ItemDataRole.UserRole))

@@ -8,9 +8,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
-from ..detection import DEFAULT_DETECTOR, DETECTOR_NAMES
-from ..device import DEVICE_CHOICES
-from ..imaging import OUTPUT_FORMATS
+from ..defaults import DEFAULT_DETECTOR, DEFAULT_JPEG_QUALITY, DETECTOR_NAMES, DEVICE_CHOICES, OUTPUT_FORMATS
 
 ORGANIZATION = "CodeFormerApp"
 APPLICATION = "CodeFormer App"
@@ -43,7 +41,7 @@ class AppSettings:
     upscale: int = 1
     parsing: bool = True
     output_format: str = SAME_FORMAT
-    quality: int = 92
+    quality: int = DEFAULT_JPEG_QUALITY
     open_folder: str = ""
     save_folder: str = ""
     batch_input: str = ""

@@ -20,10 +20,11 @@ from ..detection import DetectionOptions, detect_in_box
 from ..errors import CodeFormerAppError
 from ..imaging import Photo, WriteResult, photo_8bit_bgr, read_photo, write_bytes_atomic, write_photo
 from ..pipeline.encodings import render
-from ..pipeline.photo import AnalysedPhoto, ComposeOptions, add_face, analyse_photo, compose
+from ..pipeline.faces import FaceInPhoto, face_from_detection
+from ..pipeline.photo import AnalysedPhoto, ComposeOptions, analyse_photo, compose
 from ..pipeline.restore_file import Engine
-from .document import RenderedFace
 from .qimages import THUMB_SIDE, bgr_to_qimage, thumbnail
+from .session import RenderedFace
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,10 @@ class RenderOutput:
 
 
 @dataclass(frozen=True)
-class AddedFace:
-    index: int
+class FoundFace:
+    """A face inside a box the user drew, aligned and cropped; the GUI thread adds it to the session."""
+
+    face: FaceInPhoto
     thumb: QImage
 
 
@@ -73,7 +76,7 @@ def open_task(
 def render_faces_task(
     analysed: AnalysedPhoto, plan: dict[int, float], lock: threading.Lock
 ) -> Generator[Progress, None, dict[int, RenderedFace]]:
-    """Render the faces of ``plan`` (index -> fidelity) one by one; the first render of a face encodes it."""
+    """Render the faces of ``plan`` (face id -> fidelity) one by one; the first render of a face encodes it."""
     rendered: dict[int, RenderedFace] = {}
     for number, (index, fidelity) in enumerate(plan.items()):
         yield Progress(f"Restoring face {number + 1} of {len(plan)}", number, len(plan))
@@ -150,16 +153,18 @@ def export_crops_task(
     return written
 
 
-def add_face_task(
+def find_face_task(
     analysed: AnalysedPhoto, box: Sequence[float], engine: Engine, lock: threading.Lock
-) -> Generator[Progress, None, AddedFace]:
-    """A face the detector missed, inside a box the user drew: its landmarks are found there."""
+) -> Generator[Progress, None, FoundFace]:
+    """A face the detector missed, inside a box the user drew: its landmarks are found there. The photo is
+    only read; the face is returned for the GUI thread to add."""
     yield Progress("Looking for a face inside the box")
+    image = photo_8bit_bgr(analysed.photo)
     with lock:
-        detected = detect_in_box(photo_8bit_bgr(analysed.photo), box, engine.detector)
-        if detected is None:
-            raise CodeFormerAppError(
-                "No face was found inside the box. Draw it around the whole face, from the hairline to the chin."
-            )
-        index = add_face(analysed, detected)
-    return AddedFace(index, thumbnail(analysed.faces[index].crop, THUMB_SIDE))
+        detected = detect_in_box(image, box, engine.detector)
+    if detected is None:
+        raise CodeFormerAppError(
+            "No face was found inside the box. Draw it around the whole face, from the hairline to the chin."
+        )
+    face = face_from_detection(image, detected, analysed.encodings.model.config.img_size)
+    return FoundFace(face, thumbnail(face.crop, THUMB_SIDE))

@@ -36,6 +36,7 @@ class ViewMode(StrEnum):
 
 @dataclass(frozen=True)
 class FaceBox:
+    face_id: int
     rect: QRectF
     """In photo pixels."""
     included: bool = True
@@ -44,6 +45,7 @@ class FaceBox:
 class CompareView(QWidget):
     zoom_changed = Signal(float)
     face_clicked = Signal(int)
+    """The id of the face whose box was clicked."""
     box_drawn = Signal(object)
     """(x0, y0, x1, y1) in photo pixels."""
 
@@ -67,6 +69,7 @@ class CompareView(QWidget):
         """Divider position as a fraction of the widget width."""
         self.boxes: list[FaceBox] = []
         self.selected: int | None = None
+        """The selected face's id."""
         self.busy_text = ""
         self.drawing = False
         self._drag: str | None = None
@@ -217,12 +220,13 @@ class CompareView(QWidget):
 
     def _draw_boxes(self, painter: QPainter) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        for index, box in enumerate(self.boxes):
-            colour = BOX_SELECTED if index == self.selected else BOX_INCLUDED if box.included else BOX_EXCLUDED
+        for box in self.boxes:
+            selected = box.face_id == self.selected
+            colour = BOX_SELECTED if selected else BOX_INCLUDED if box.included else BOX_EXCLUDED
             painter.setPen(QPen(colour, 2, Qt.PenStyle.SolidLine if box.included else Qt.PenStyle.DashLine))
             rect = self.to_widget(box.rect)
             painter.drawRect(rect)
-            painter.drawText(rect.topLeft() + QPointF(3, -4), str(index + 1))
+            painter.drawText(rect.topLeft() + QPointF(3, -4), str(box.face_id + 1))
         if self._drag == "draw":
             painter.setPen(QPen(DRAWING_PEN, 2, Qt.PenStyle.DashLine))
             painter.drawRect(QRectF(self._press, self._draw_end).normalized())
@@ -272,9 +276,9 @@ class CompareView(QWidget):
 
     def _click(self, position: QPointF) -> None:
         point = self.to_photo(position)
-        for index, box in enumerate(self.boxes):
+        for box in self.boxes:
             if box.rect.contains(point):
-                self.face_clicked.emit(index)
+                self.face_clicked.emit(box.face_id)
                 return
 
     def _finish_drawing(self, widget_rect: QRectF) -> None:

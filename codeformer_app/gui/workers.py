@@ -8,19 +8,28 @@ superqt treats a ``RuntimeError`` escaping the generator as "the worker's Qt obj
 warns, without ``errored`` or even ``finished``. PyTorch reports most failures (out of memory, bad shapes) as
 ``RuntimeError``, so :func:`start_task` wraps each task so that such errors become :class:`TaskFailed`, which
 superqt does pass on.
+
+Progress reaches the GUI one way: what a task yields. The core reports some progress through callbacks from
+inside one blocking call (a download's bytes, a batch file's faces); :func:`yield_reports` turns those into
+yields.
 """
 
 from __future__ import annotations
 
 import functools
+import queue
+import threading
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QThreadPool
 from superqt.utils import GeneratorWorker, create_worker
 
 #: Workers that may run at once: a render, an engine load, a batch and a download together, with room to spare.
 MAX_WORKER_THREADS = 8
+
+T = TypeVar("T")
+_FINISHED = object()
 
 
 class TaskFailed(Exception):
@@ -40,6 +49,34 @@ def _surfacing_runtime_errors(task: Callable[..., Generator]) -> Callable[..., G
             raise TaskFailed(error) from error
 
     return wrapped
+
+
+def yield_reports(call: Callable[[Callable[[Any], None]], T], name: str) -> Generator[Any, None, T]:
+    """Run ``call(report)`` and yield every value it passes to ``report``, then return its result.
+
+    A generator cannot yield from inside a callback, so the call runs in a helper thread (``name``) and its
+    reports come through a queue. The generator ends only once the call has, so nothing is still writing when
+    the task says it finished. Stop such a call through its own cancel check, not ``quit()``.
+    """
+    reports: queue.SimpleQueue = queue.SimpleQueue()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = call(reports.put)
+        except BaseException as error:  # handed to the generator, which raises it in the worker
+            outcome["error"] = error
+        finally:
+            reports.put(_FINISHED)
+
+    helper = threading.Thread(target=run, name=name, daemon=True)
+    helper.start()
+    while (item := reports.get()) is not _FINISHED:
+        yield item
+    helper.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def configure_thread_pool() -> None:

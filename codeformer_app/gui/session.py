@@ -1,0 +1,117 @@
+"""The editing session: the open photo, what was found in it, what the user chose per face, what was rendered.
+
+Qt-free plain data that only the GUI thread writes: workers get the pieces they need and return new values,
+which the window applies here (:meth:`EditSession.apply_render`, :meth:`EditSession.add_face`). The views
+(viewer boxes, face list rows) are keyed by the same face ids.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from ..pipeline.faces import FaceInPhoto
+    from ..pipeline.photo import AnalysedPhoto
+
+
+@dataclass(frozen=True)
+class RenderedFace:
+    fidelity: float
+    crop: np.ndarray
+    """The restored face at the network's size, 8-bit BGR."""
+
+
+@dataclass
+class FaceState:
+    """One face of the photo and what the user chose for it."""
+
+    id: int
+    """Stable for the session: the face's index in ``AnalysedPhoto.faces``, which is only ever appended to."""
+    included: bool = True
+    fidelity: float | None = None
+    """This face's own fidelity, or None to follow the photo's slider."""
+    rendered: RenderedFace | None = None
+    """The latest render, re-used while its fidelity is still the one wanted."""
+
+
+@dataclass
+class EditSession:
+    analysed: AnalysedPhoto
+    source: Path | None
+    """The file it came from; None for a pasted image."""
+    name: str
+    faces: dict[int, FaceState] = field(default_factory=dict)
+    preview: np.ndarray | None = None
+    """The latest composed photo (the input's size and depth), as shown on the 'after' side."""
+    saved_to: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.faces = {index: FaceState(index) for index in range(len(self.analysed.faces))}
+
+    @property
+    def face_count(self) -> int:
+        return len(self.faces)
+
+    @property
+    def rendered(self) -> dict[int, RenderedFace]:
+        """The latest render of each face that has one, by face id."""
+        return {face.id: face.rendered for face in self.faces.values() if face.rendered is not None}
+
+    def box(self, face_id: int) -> tuple[float, float, float, float]:
+        """(x0, y0, x1, y1) of the face in photo pixels."""
+        x0, y0, x1, y1 = (float(v) for v in self.analysed.faces[face_id].detected.box)
+        return x0, y0, x1, y1
+
+    def set_included(self, face_id: int, included: bool) -> None:
+        self.faces[face_id].included = included
+
+    def set_fidelity(self, face_id: int, fidelity: float | None) -> None:
+        self.faces[face_id].fidelity = fidelity
+
+    def included(self) -> list[int]:
+        return [face.id for face in self.faces.values() if face.included]
+
+    def wanted(self, fidelity: float) -> dict[int, float]:
+        """Fidelity of every included face at the photo-wide ``fidelity``."""
+        return {
+            face.id: fidelity if face.fidelity is None else face.fidelity
+            for face in self.faces.values()
+            if face.included
+        }
+
+    def to_render(self, fidelity: float) -> dict[int, float]:
+        """The included faces whose latest render is missing or at another fidelity."""
+        return {
+            face_id: w
+            for face_id, w in self.wanted(fidelity).items()
+            if self.faces[face_id].rendered is None or self.faces[face_id].rendered.fidelity != w
+        }
+
+    def reusable(self, fidelity: float) -> dict[int, np.ndarray]:
+        """Crops already rendered at the fidelity they are wanted at."""
+        return {
+            face_id: self.faces[face_id].rendered.crop
+            for face_id, w in self.wanted(fidelity).items()
+            if self.faces[face_id].rendered is not None and self.faces[face_id].rendered.fidelity == w
+        }
+
+    def apply_render(self, rendered: dict[int, RenderedFace], preview: np.ndarray) -> None:
+        """What a preview task returned: its new face renders and the composed photo."""
+        for face_id, face in rendered.items():
+            self.faces[face_id].rendered = face
+        self.preview = preview
+
+    def add_face(self, face: FaceInPhoto) -> int:
+        """A face found in a box the user drew (aligned and cropped in a worker); returns its id.
+
+        The two appends mirror ``pipeline.photo.add_face`` without aligning again; a render running meanwhile
+        only reads the faces it was given, so appending here is safe.
+        """
+        self.analysed.faces.append(face)
+        face_id = self.analysed.encodings.add(face.crop)
+        self.faces[face_id] = FaceState(face_id)
+        return face_id
