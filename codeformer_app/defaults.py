@@ -30,6 +30,9 @@ DEFAULT_DETECTOR = DETECTOR_NAMES[0]
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 DEFAULT_DEVICE = "auto"
 
+#: What a CodeFormer network does (``model.variants.FaceTask``): its weights decide, ``--task`` checks.
+TASK_CHOICES = ("restore", "colorize", "inpaint")
+
 #: ``fast``: Winograd convolutions on the CPU (within 1e-3 of exact); ``exact``: direct convolutions only.
 PRECISION_CHOICES = ("fast", "exact")
 DEFAULT_PRECISION = PRECISION_CHOICES[0]

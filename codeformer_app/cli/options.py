@@ -24,15 +24,18 @@ from ..defaults import (
     OUTPUT_FORMATS,
     PRECISION_CHOICES,
     QUALITY_RANGE,
+    TASK_CHOICES,
     UPSCALE_FACTORS,
 )
-from ..model.variants import FaceTask
 from ..pipeline.engine_spec import EngineSpec
 from .common import AUTO_FIDELITY, bounded_float, bounded_int, fidelity_or_auto
 
 if TYPE_CHECKING:
+    from ..model.variants import FaceTask
     from ..pipeline.restore_file import RestoreSettings
 
+#: The task whose weights fill a hole mask.
+INPAINT_TASK = "inpaint"
 #: The widest soft edge offered, as a fraction of the face's size.
 MAX_FEATHER = 0.5
 
@@ -65,7 +68,7 @@ def add_processing_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--task",
-        choices=[task.value for task in FaceTask],
+        choices=TASK_CHOICES,
         help="restore (default), colorize (black-and-white faces to colour) or inpaint (fill the --mask); "
         "the weights must be of that kind (default: the kind of the weights)",
     )
@@ -124,8 +127,8 @@ def check_likeness_options(args: argparse.Namespace) -> None:
         raise PlanError(f"{args.reference}: the reference photo does not exist")
     if args.mask is not None and not args.mask.is_file():
         raise PlanError(f"{args.mask}: the mask image does not exist")
-    if args.mask is not None and args.task != FaceTask.INPAINT:
-        raise PlanError("--mask is for --task inpaint")
+    if args.mask is not None and args.task not in (None, INPAINT_TASK):
+        raise PlanError("--mask is for inpainting (--task inpaint)")
     if auto_fidelity(args) or args.reference is not None:
         from ..identity import identity_missing_reason
 
@@ -154,12 +157,12 @@ def engine_spec(args: argparse.Namespace, aligned: bool = False) -> EngineSpec:
 
 def task_for(args: argparse.Namespace, engine) -> FaceTask:
     """``--task``, or the kind of the loaded weights (``model.variants.task_of``)."""
-    from ..model.variants import task_of
+    from ..model.variants import FaceTask, task_of
 
     return FaceTask(args.task) if args.task else task_of(engine.model.config)
 
 
-def settings_from_args(args: argparse.Namespace, task: FaceTask = FaceTask.RESTORE) -> RestoreSettings:
+def settings_from_args(args: argparse.Namespace, task: FaceTask | None = None) -> RestoreSettings:
     from ..detection import DetectionOptions
     from ..pipeline.photo import ComposeOptions
     from ..pipeline.restore_file import RestoreSettings
@@ -167,7 +170,7 @@ def settings_from_args(args: argparse.Namespace, task: FaceTask = FaceTask.RESTO
     return RestoreSettings(
         fidelity=DEFAULT_FIDELITY if auto_fidelity(args) else args.fidelity,
         auto_fidelity=auto_fidelity(args),
-        task=task,
+        task=task or FaceTask.RESTORE,
         mask=args.mask,
         detection=DetectionOptions(min_face_size=args.min_face, only_center=args.only_center, max_faces=args.max_faces),
         compose=ComposeOptions(upscale=args.upscale, feather=args.feather, blend=args.blend),

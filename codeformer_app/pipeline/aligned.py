@@ -91,13 +91,10 @@ def aligned_process(
 
     def process(source: Path, target: Path) -> RestoreOutcome:
         photo = read_photo(source)
-        if (
-            settings.task is FaceTask.INPAINT
-            and settings.mask is None
-            and not hole_mask(photo_8bit_bgr(photo), None).any()
-        ):
-            raise CodeFormerAppError(f"{source}: nothing to inpaint: no pure-white pixels (or give --mask MASK.png)")
-        out, fidelity, identity = restore_aligned_crop(model, photo_8bit_bgr(photo), settings, check)
+        try:
+            out, fidelity, identity = restore_aligned_crop(model, photo_8bit_bgr(photo), settings, check)
+        except CodeFormerAppError as error:
+            raise CodeFormerAppError(f"{source}: {error}") from None
         write_photo(target, out, None, photo.info, replace=settings.replace)
         box = (0.0, 0.0, float(photo.info.width), float(photo.info.height))
         identity_ok = None if identity is None or check is None else identity >= check.threshold

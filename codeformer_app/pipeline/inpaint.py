@@ -16,9 +16,9 @@ from .align import Alignment
 HOLE_FILL = 255
 #: A mask pixel at or above this level is part of the hole.
 MASK_THRESHOLD = 128
-#: The paste-back mask grows by this many crop pixels and is softened by as much, so the fill meets the
-#: photo without a hard edge.
-HOLE_MARGIN_PX = 3
+#: The paste-back mask grows by this fraction of the crop's side (3 px of a 512 crop) and is softened by as
+#: much, so the fill meets the photo without a hard edge.
+HOLE_MARGIN_FRACTION = 3 / 512
 
 
 def crop_hole(photo_mask: np.ndarray, alignment: Alignment) -> np.ndarray:
@@ -44,9 +44,9 @@ def keep_outside(filled: np.ndarray, original: np.ndarray, hole: np.ndarray) -> 
 
 def paste_mask(hole: np.ndarray) -> np.ndarray:
     """Soft mask for pasting an inpainted crop: the hole, a little wider, with a soft edge."""
-    kernel = np.ones((2 * HOLE_MARGIN_PX + 1, 2 * HOLE_MARGIN_PX + 1), np.uint8)
-    grown = cv2.dilate(hole, kernel)
-    return np.clip(cv2.GaussianBlur(grown, (0, 0), HOLE_MARGIN_PX / 2), 0.0, 1.0)
+    margin = max(1, round(HOLE_MARGIN_FRACTION * hole.shape[0]))
+    grown = cv2.dilate(hole, np.ones((2 * margin + 1, 2 * margin + 1), np.uint8))
+    return np.clip(cv2.GaussianBlur(grown, (0, 0), margin / 2), 0.0, 1.0)
 
 
 def read_photo_mask(mask_photo_bgr: np.ndarray, width: int, height: int) -> np.ndarray:
