@@ -21,7 +21,7 @@ from codeformer_app.cli import weights_cmd
 from codeformer_app.cli.main import main
 from codeformer_app.weights.registry import URL_BASE_ENV
 
-NAMES = ("codeformer", "retinaface", "parsenet", "realesrgan-x2")
+NAMES = ("codeformer", "retinaface", "parsenet", "realesrgan-x2", "codeformer-colorization", "codeformer-inpainting")
 
 
 def run_cli(*argv: str) -> int:
@@ -63,7 +63,8 @@ def test_list_shows_every_entry_and_the_folder(folder, capsys):
     assert str(folder) in out
     for name in NAMES:
         assert name in out
-    assert out.count("not installed") == 4
+    assert out.count("not installed") == len(NAMES)
+    assert out.count("S-Lab License 1.0") == 3, "the three CodeFormer files show their license"
 
 
 def test_list_json(folder, capsys):
@@ -72,7 +73,10 @@ def test_list_json(folder, capsys):
     data = json.loads(capsys.readouterr().out)
     assert data["weights_dir"] == str(folder)
     assert [w["name"] for w in data["weights"]] == list(NAMES)
-    assert all(w["installed"] is False and w["sha256"] for w in data["weights"])
+    assert all(w["installed"] is False for w in data["weights"])
+    # Every file has its SHA-256, except the two whose hash nobody has published (recorded at first download).
+    unpinned = [w["name"] for w in data["weights"] if not w["sha256"]]
+    assert unpinned == ["codeformer-colorization", "codeformer-inpainting"]
 
 
 def test_path_prints_the_folder_or_a_file(folder, tmp_path, capsys):

@@ -227,3 +227,29 @@ def test_weights_that_do_not_fit_are_refused(small_weights: dict) -> None:
         WeightsError, match=r"does not match the Real-ESRGAN x2 network: 1 missing keys: conv_hr\.weight"
     ):
         RealEsrganX2(broken)
+
+
+def test_face_upsample_enlarges_big_faces_with_the_network_and_touches_nothing_else(small_weights: dict) -> None:
+    """The official --face_upsample: a face larger than its crop in the output is enlarged by Real-ESRGAN."""
+    from model_helpers import TINY_CONFIG, make_model
+    from photo_samples import astronaut_bgr
+
+    from codeformer_app.detection import create_detector
+    from codeformer_app.imaging import photo_from_pixels
+    from codeformer_app.pipeline.face_upsample import needs_upsampling, size_in_output
+    from codeformer_app.pipeline.photo import ComposeOptions, analyse_photo, compose, render_faces
+
+    analysed = analyse_photo(photo_from_pixels(astronaut_bgr()), make_model(TINY_CONFIG), create_detector("mtcnn"))
+    face = analysed.faces[0]
+    assert size_in_output(face.alignment, 2.0) == pytest.approx(2 * size_in_output(face.alignment, 1.0))
+    assert needs_upsampling(face.alignment, 2.0), "a 32 px crop of a ~150 px face is stretched in the output"
+    restored = render_faces(analysed, 0.5)
+    upscaler = RealEsrganX2(small_weights)
+    plain, _ = compose(analysed, restored, ComposeOptions(upscale=2), upscaler)
+    sharp, _ = compose(analysed, restored, ComposeOptions(upscale=2, face_upsample=True), upscaler)
+    differs = (plain != sharp).any(axis=2)
+    assert differs.any(), "the face is pasted from the network-enlarged crop"
+    ys, xs = np.nonzero(differs)
+    x0, y0, x1, y1 = (2 * v for v in face.detected.box)
+    margin = 0.6 * (x1 - x0)
+    assert xs.min() > x0 - margin and xs.max() < x1 + margin and ys.min() > y0 - margin and ys.max() < y1 + margin

@@ -328,3 +328,41 @@ def test_committed_manifest_matches_the_registry():
     assert committed == manifest_json(), (
         "weights/manifest.json is out of date: run `python -m codeformer_app.weights.manifest > weights/manifest.json`"
     )
+
+
+def _tiny_variant_pth(path: Path, **shape) -> Path:
+    from model_helpers import SMALL_CONFIG, make_model, save_official_style
+
+    return save_official_style(make_model({**SMALL_CONFIG, **shape}, seed=4), path)
+
+
+def test_variant_without_a_published_hash_records_it_at_first_download_and_checks_it_after(
+    folder, tmp_path, monkeypatch
+):
+    """codeformer_inpainting.pth has no published SHA-256: the first official download's hash is pinned."""
+    bypass_proxies(monkeypatch)
+    entry = lookup("codeformer-inpainting")
+    assert entry is not None and not entry.pinned and entry.size is None
+    official = _tiny_variant_pth(tmp_path / "first.pth", connect_list=(16,), codebook_size=512).read_bytes()
+    with FileServer() as server:
+        server.state.files[entry.file_name] = official
+        record = install_official(entry, folder, url_base=server.url_base)
+        assert record.official is True and record.source_sha256 == sha256_bytes(official)
+        assert resolve_codeformer_weights(None, folder, "inpaint") == folder / record.file
+
+        # Later the server sends another file under the same name: refused, the installed one stays.
+        (folder / record.file).unlink()
+        server.state.files[entry.file_name] = _tiny_variant_pth(
+            tmp_path / "other.pth", connect_list=(16,), codebook_size=512
+        ).read_bytes()
+        with pytest.raises(WeightsError, match=sha256_bytes(official)):
+            install_official(entry, folder, url_base=server.url_base)
+
+
+def test_importing_a_variant_picks_its_entry_by_shape(folder, tmp_path):
+    colorize = _tiny_variant_pth(tmp_path / "my_colour_model.pth", connect_list=(16,))
+    record = import_weights(colorize, folder)
+    assert record.name == "codeformer-colorization" and record.official is False
+    restore = save_tiny_pth(tmp_path / "restore.pth")
+    with pytest.raises(WeightsError, match=r"holds codeformer weights .* not codeformer-inpainting"):
+        import_weights(restore, folder, name="codeformer-inpainting")

@@ -64,7 +64,7 @@ def run_batch(args: argparse.Namespace) -> int:
 def _weights_if_needed(args: argparse.Namespace, pending: bool) -> Path | None:
     """The CodeFormer weights; missing weights are an error only when some file still needs them."""
     try:
-        return resolve_codeformer_weights(args.weights, args.weights_dir)
+        return resolve_codeformer_weights(args.weights, args.weights_dir, args.task)
     except WeightsError:
         if pending:
             raise

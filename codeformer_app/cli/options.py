@@ -86,6 +86,11 @@ def add_processing_options(parser: argparse.ArgumentParser) -> None:
         help="weights folder (default: $CODEFORMER_APP_WEIGHTS_DIR or per user)",
     )
     parser.add_argument("--upscale", type=int, choices=UPSCALE_FACTORS, default=DEFAULT_UPSCALE, help="output size")
+    parser.add_argument(
+        "--face-upsample",
+        action="store_true",
+        help="with --upscale: enlarge faces that end up larger than 512 px with Real-ESRGAN (when installed)",
+    )
     parser.add_argument("--detector", choices=DETECTOR_NAMES, default=DEFAULT_DETECTOR, help="face detector")
     parser.add_argument("--format", choices=OUTPUT_FORMATS, dest="output_format", help="output format")
     parser.add_argument(
@@ -151,7 +156,7 @@ def engine_spec(args: argparse.Namespace, aligned: bool = False) -> EngineSpec:
         precision=args.precision,
         detector=None if aligned else args.detector,
         parsing=not aligned and not args.no_parsing,
-        upscaler=not aligned and args.upscale > 1,
+        upscaler=not aligned and (args.upscale > 1 or args.face_upsample),
     )
 
 
@@ -173,7 +178,9 @@ def settings_from_args(args: argparse.Namespace, task: FaceTask | None = None) -
         task=task or FaceTask.RESTORE,
         mask=args.mask,
         detection=DetectionOptions(min_face_size=args.min_face, only_center=args.only_center, max_faces=args.max_faces),
-        compose=ComposeOptions(upscale=args.upscale, feather=args.feather, blend=args.blend),
+        compose=ComposeOptions(
+            upscale=args.upscale, feather=args.feather, blend=args.blend, face_upsample=args.face_upsample
+        ),
         output_format=args.output_format,
         quality=args.quality,
         overwrite=getattr(args, "overwrite", False),
@@ -207,6 +214,7 @@ def report_settings(args: argparse.Namespace, weights: Path | None, aligned: boo
         **settings,
         "detector": args.detector,
         "upscale": args.upscale,
+        "face_upsample": args.face_upsample,
         "feather": args.feather,
         "parsing": not args.no_parsing,
         "min_face": args.min_face,

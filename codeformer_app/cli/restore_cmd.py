@@ -57,7 +57,7 @@ def run_restore(args: argparse.Namespace) -> int:
         if args.report is not None:
             check_output_folder(args.report.absolute().parent)
         check_likeness_options(args)
-        weights = resolve_codeformer_weights(args.weights, args.weights_dir)
+        weights = resolve_codeformer_weights(args.weights, args.weights_dir, args.task)
     except (PlanError, CodeFormerAppError, OSError) as error:
         return setup_failed(error, args.output)
     args.output.mkdir(parents=True, exist_ok=True)

@@ -115,7 +115,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         return EXIT_OK
     from ..weights.install import install_official  # the HTTP client, only when downloading
 
-    print(f"Downloading {entry.file_name} ({entry.size / BYTES_PER_MB:.1f} MB) from {entry.url(args.url_base)}")
+    print(f"Downloading {entry.file_name} ({_megabytes(entry.size)}) from {entry.url(args.url_base)}")
     progress = _ProgressBar(entry.file_name)
     try:
         record = install_official(entry, folder, url_base=args.url_base, progress=progress)
@@ -128,7 +128,12 @@ def cmd_download(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     finally:
         progress.close()
-    print(f"Installed {entry.name} (official, SHA-256 checked): {folder / record.file}")
+    checked = (
+        "SHA-256 checked"
+        if entry.pinned
+        else "no published SHA-256: this download's hash is recorded and checked from now on"
+    )
+    print(f"Installed {entry.name} (official, {checked}): {folder / record.file}")
     return EXIT_OK
 
 
@@ -239,7 +244,11 @@ def _list_line(status: WeightsStatus) -> str:
         size = entry.size
         state = "not installed"
         where = f"(download: {entry.url()})"
-    return f"  {entry.name:<14} {state:<40} {size / BYTES_PER_MB:>8.1f} MB  {where}"
+    return f"  {entry.name:<23} {state:<40} {_megabytes(size):>12}  {where}  [{entry.license.name}]"
+
+
+def _megabytes(size: int | None) -> str:
+    return "size unknown" if size is None else f"{size / BYTES_PER_MB:.1f} MB"
 
 
 class _ProgressBar:

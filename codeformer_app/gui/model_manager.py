@@ -326,7 +326,7 @@ class ModelManagerDialog(QDialog):
         self._known.downloading = entry
         self._known.download_status = "starting download"
         self.progress.setRange(0, PROGRESS_STEPS)
-        self._show_download_progress(0, entry.size)
+        self._show_download_progress(0, entry.size or 0)
         self.progress.show()
         self._say(f"Downloading {entry.file_name} ({megabytes(entry.size)}) from {entry.url()}")
         self._start(

@@ -88,8 +88,9 @@ def read_statuses(folder: Path) -> tuple[list[WeightsStatus], WeightsError | Non
         return [WeightsStatus(entry, path, path.is_file(), None) for entry, path in files], error
 
 
-def megabytes(size: int) -> str:
-    return f"{size / BYTES_PER_MB:.1f} MB"
+def megabytes(size: int | None) -> str:
+    """``376.6 MB``; "size unknown" for files whose size nobody has published."""
+    return "size unknown" if size is None else f"{size / BYTES_PER_MB:.1f} MB"
 
 
 def status_text(status: WeightsStatus, known: TableNotes, folder: Path) -> str:

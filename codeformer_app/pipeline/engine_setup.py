@@ -36,7 +36,7 @@ def load_engine(spec: EngineSpec, on_step: StepFn | None = None) -> Engine:
     if spec.threads is not None:
         torch.set_num_threads(max(1, spec.threads))
     device = pick_device(spec.device)
-    weights = resolve_codeformer_weights(spec.weights, spec.weights_dir)
+    weights = resolve_codeformer_weights(spec.weights, spec.weights_dir, spec.task)
     say(f"Loading CodeFormer ({weights.name})…")
     model = load_codeformer(weights, device)
     model.precision = Precision(spec.precision)

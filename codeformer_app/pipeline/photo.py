@@ -16,6 +16,7 @@ from ..detection import DetectionOptions, FaceDetector
 from ..imaging import Photo, photo_8bit_bgr
 from ..model import CodeFormer
 from .encodings import DEFAULT_BUDGET_BYTES, EncodingCache, render
+from .face_upsample import needs_upsampling, upsample_face
 from .faces import FaceInPhoto, face_from_detection, locate_faces
 from .grey import looks_grey
 from .parsing import FaceParser
@@ -47,6 +48,8 @@ class ComposeOptions:
     """Width of the soft mask edge as a fraction of the face size."""
     blend: float = DEFAULT_BLEND
     """How much of the restored face shows (1: all of it, 0: the photo unchanged), for every face."""
+    face_upsample: bool = False
+    """Enlarge restored faces that end up larger than the crop with Real-ESRGAN (when it is installed)."""
 
 
 def analyse_photo(
@@ -114,6 +117,9 @@ def compose(
         blend = (blend_per_face or {}).get(index, options.blend)
         if blend <= 0.0:
             continue  # nothing of the restored face shows
-        paste_face(canvas, crop, face.alignment, float(options.upscale), options.feather, extra_mask, blend)
+        alignment = face.alignment
+        if options.face_upsample and upscaler is not None and needs_upsampling(alignment, options.upscale):
+            crop, alignment, extra_mask = upsample_face(crop, alignment, extra_mask, upscaler)
+        paste_face(canvas, crop, alignment, float(options.upscale), options.feather, extra_mask, blend)
     alpha = None if photo.alpha is None else upscale_alpha(photo.alpha, options.upscale)
     return canvas, alpha

@@ -50,16 +50,20 @@ def download(
     session: requests.Session | None = None,
     timeout: tuple[float, float] = (CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
     chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    expected_sha256: str | None = None,
 ) -> Path:
     """Fetch ``entry`` into ``folder`` and return the path of the verified file.
 
+    The file must have the registry's SHA-256, or ``expected_sha256`` for an entry whose hash nobody has
+    published (the hash recorded at its first download); with neither, the first download is taken as it is.
     ``progress`` may see ``done`` go back to 0 once, when a server that ignores Range makes the download
     start over. Raises ``WeightsError`` (``DownloadCancelled`` on cancel) with the reason and what to do.
     """
     ensure_folder(folder)
     final = download_path(entry, folder)
-    if final.is_file() and final.stat().st_size == entry.size and sha256_file(final) == entry.sha256:
-        _report(progress, entry.size, entry.size)
+    expected = entry.sha256 or expected_sha256
+    if final.is_file() and expected is not None and sha256_file(final) == expected:
+        _report(progress, final.stat().st_size, final.stat().st_size)
         return final
     part = partial_path(entry, folder)
     url = entry.url(url_base)
@@ -73,7 +77,7 @@ def download(
     finally:
         if session is None:
             http.close()
-    _verify_and_place(entry, part, final)
+    _verify_and_place(entry, part, final, expected)
     return final
 
 
@@ -93,10 +97,10 @@ def _transfer(
     """
     part = partial_path(entry, final.parent)
     start = part.stat().st_size if part.is_file() else 0
-    if start > entry.size:
+    if entry.size is not None and start > entry.size:
         part.unlink()
         start = 0
-    if start == entry.size:
+    if start and start == entry.size:
         return True
     headers = {"Accept-Encoding": "identity"}
     if start:
@@ -109,20 +113,20 @@ def _transfer(
             if response.status_code == requests.codes.requested_range_not_satisfiable:
                 part.unlink(missing_ok=True)
                 return False
-            done = _start_offset(response, start, entry, url, final)
-            _report(progress, done, entry.size)
+            done, total = _start_offset(response, start, entry, url, final)
+            _report(progress, done, total)
             with open(part, "ab" if done else "wb") as out:
                 for chunk in response.iter_content(chunk_bytes):
                     done += len(chunk)
-                    if done > entry.size:
+                    if total and done > total:
                         out.close()
                         part.unlink()
                         raise WeightsError(
                             final,
-                            f"{url} sent more than the expected {entry.size:,} bytes; download discarded",
+                            f"{url} sent more than the expected {total:,} bytes; download discarded",
                         )
                     out.write(chunk)
-                    _report(progress, done, entry.size)
+                    _report(progress, done, total)
                     if cancelled is not None and cancelled():
                         raise DownloadCancelled(part, _kept("download cancelled", part, entry, done))
     except (requests.ConnectionError, requests.Timeout) as error:
@@ -138,13 +142,16 @@ def _transfer(
     except OSError as error:
         what = f"could not write the download ({error.strerror or error})"
         raise WeightsError(_named(part, final), _kept(what, part, entry)) from None
-    if done < entry.size:
+    if total and done < total:
         raise WeightsError(part, _kept(f"{url} closed the connection before the end of the file", part, entry))
     return True
 
 
-def _start_offset(response: requests.Response, start: int, entry: WeightsEntry, url: str, final: Path) -> int:
-    """Byte offset the response body starts at; checks the server offers the file the registry describes."""
+def _start_offset(
+    response: requests.Response, start: int, entry: WeightsEntry, url: str, final: Path
+) -> tuple[int, int]:
+    """(byte offset the body starts at, the file's whole size or 0 when unknown); checks the server offers the
+    file the registry describes."""
     part = partial_path(entry, final.parent)
     status = response.status_code
     if status == requests.codes.partial_content:
@@ -153,27 +160,28 @@ def _start_offset(response: requests.Response, start: int, entry: WeightsEntry, 
             part.unlink(missing_ok=True)
             raise WeightsError(final, f"{url} answered a resume request with an unusable range; run again")
         total = match.group(3)
-        if total != "*" and int(total) != entry.size:
+        if total != "*" and entry.size is not None and int(total) != entry.size:
             part.unlink(missing_ok=True)
             raise WeightsError(final, _size_mismatch(url, int(total), entry))
-        return start
+        return start, int(total) if total != "*" else entry.size or 0
     if status == requests.codes.ok:
         # A plain 200 is the whole file from byte 0, also when we asked for a range: start over cleanly.
         length = response.headers.get("Content-Length")
-        if length is not None and length.isdigit() and int(length) != entry.size:
+        offered = int(length) if length is not None and length.isdigit() else None
+        if offered is not None and entry.size is not None and offered != entry.size:
             part.unlink(missing_ok=True)
-            raise WeightsError(final, _size_mismatch(url, int(length), entry))
-        return 0
+            raise WeightsError(final, _size_mismatch(url, offered, entry))
+        return 0, entry.size or offered or 0
     raise WeightsError(final, f"{url} answered HTTP {status} {response.reason}; the file could not be downloaded")
 
 
-def _verify_and_place(entry: WeightsEntry, part: Path, final: Path) -> None:
+def _verify_and_place(entry: WeightsEntry, part: Path, final: Path, expected: str | None) -> None:
     actual = sha256_file(part)
-    if actual != entry.sha256:
+    if expected is not None and actual != expected:
         part.unlink()
         raise WeightsError(
             final,
-            f"the downloaded file is not the official {entry.file_name} (SHA-256 expected {entry.sha256}, "
+            f"the downloaded file is not the official {entry.file_name} (SHA-256 expected {expected}, "
             f"got {actual}); it was deleted. Try again; if this repeats, the server sends a different file",
         )
     place_atomically(part, final)
@@ -222,7 +230,7 @@ def _kept(what: str, part: Path, entry: WeightsEntry, done: int | None = None) -
     received = done if done is not None else (part.stat().st_size if part.is_file() else 0)
     if received and part.is_file():
         return (
-            f"{what}; the {received:,} of {entry.size:,} bytes received so far are kept, "
+            f"{what}; the {received:,}{f' of {entry.size:,}' if entry.size else ''} bytes received so far are kept, "
             "run the download again to resume"
         )
     return f"{what}; nothing was kept, run the download again. {_manual_route(entry.url(), entry)}"

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 from ..errors import WeightsError
 from .download import CancelCheck, ProgressCallback, download
 from .files import sha256_file, write_atomically
-from .index import InstalledRecord, put_record
+from .index import InstalledRecord, load_index, put_record
 from .paths import ensure_folder, installed_path
-from .registry import CODEFORMER, NetworkKind, WeightsEntry, entry_by_sha256, find_entry, known_names, lookup
+from .registry import NetworkKind, WeightsEntry, entry_by_sha256, entry_for_task, find_entry, known_names, lookup
 
 if TYPE_CHECKING:
     from ..model.checkpoint import StateDict
@@ -35,7 +35,9 @@ META_SOURCE_SHA256 = "codeformer_app.source_sha256"
 META_OFFICIAL = "codeformer_app.official"
 
 
-def import_weights(source: Path, folder: Path, *, name: str | None = None, force: bool = False) -> InstalledRecord:
+def import_weights(
+    source: Path, folder: Path, *, name: str | None = None, force: bool = False, downloaded: bool = False
+) -> InstalledRecord:
     """Check ``source`` and install its ``.safetensors`` conversion in ``folder``; returns the new record."""
     source = Path(source)
     named = find_entry(name) if name else None
@@ -54,6 +56,8 @@ def import_weights(source: Path, folder: Path, *, name: str | None = None, force
 
     state_dict, metadata = read_state_dict(source)
     entry, official = _identify(source, source_sha256, named, state_dict)
+    if downloaded and not entry.pinned:
+        official = True  # from the official address; its hash is recorded now and checked from then on
     if not official and entry.kind is not NetworkKind.CODEFORMER and not force:
         raise WeightsError(
             source,
@@ -104,10 +108,25 @@ def install_official(
     The ``.pth`` is only removed after a successful conversion; if conversion fails it stays, so a retry
     does not download it again.
     """
-    downloaded = download(entry, folder, url_base=url_base, progress=progress, cancelled=cancelled)
-    record = import_weights(downloaded, folder, name=entry.name)
+    downloaded = download(
+        entry,
+        folder,
+        url_base=url_base,
+        progress=progress,
+        cancelled=cancelled,
+        expected_sha256=first_download_sha256(entry, folder),
+    )
+    record = import_weights(downloaded, folder, name=entry.name, downloaded=True)
     downloaded.unlink()
     return record
+
+
+def first_download_sha256(entry: WeightsEntry, folder: Path) -> str | None:
+    """For an entry without a published hash: the hash of the official file as first downloaded here."""
+    if entry.pinned:
+        return None
+    record = load_index(folder).get(entry.name)
+    return record.source_sha256 if record is not None and record.official else None
 
 
 def looks_like_codeformer(state_dict: StateDict) -> bool:
@@ -127,8 +146,11 @@ def _identify(
             raise WeightsError(source, f"this is the official {by_hash.file_name} ({by_hash.name}), not {named.name}")
         return by_hash, True
     entry = named or lookup(source.name)
-    if entry is None and looks_like_codeformer(state_dict):
-        entry = find_entry(CODEFORMER.name)
+    if looks_like_codeformer(state_dict) and (entry is None or entry.kind is NetworkKind.CODEFORMER):
+        by_shape = _codeformer_entry_by_shape(source, state_dict)
+        if entry is not None and entry.name != by_shape.name:
+            raise WeightsError(source, f"this file holds {by_shape.name} weights (by its shapes), not {entry.name}")
+        entry = by_shape
     if entry is None:
         raise WeightsError(
             source,
@@ -136,6 +158,14 @@ def _identify(
             f"pass --name with one of: {', '.join(known_names())}",
         )
     return entry, False
+
+
+def _codeformer_entry_by_shape(source: Path, state_dict: StateDict) -> WeightsEntry:
+    """Restoration, colorization or inpainting: the family's member these tensors' shapes are."""
+    from ..model.checkpoint import describe_codeformer
+    from ..model.variants import task_of
+
+    return entry_for_task(task_of(describe_codeformer(state_dict, source)).value)
 
 
 def _untied(state_dict: StateDict) -> StateDict:

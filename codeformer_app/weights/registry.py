@@ -23,6 +23,7 @@ class NetworkKind(StrEnum):
     """Which network a weights file belongs to; decides how an import is checked."""
 
     CODEFORMER = "codeformer"
+    """Any of the family (restoration, colorization, inpainting): one network, told apart by its shapes."""
     RETINAFACE = "retinaface-resnet50"
     PARSENET = "parsenet"
     REALESRGAN_X2 = "realesrgan-rrdbnet-x2"
@@ -52,13 +53,21 @@ class WeightsEntry:
     name: str
     file_name: str
     url_base: str
-    size: int
-    sha256: str
+    size: int | None
+    """Bytes of the official file; None where nobody has published it."""
+    sha256: str | None
+    """SHA-256 of the official file; None where none could be established: the hash seen at the first
+    download is then recorded, and later downloads must match it."""
     kind: NetworkKind
     license: License
     description: str
     #: False for files the app can run without (it falls back to a simpler method).
     required: bool = False
+
+    @property
+    def pinned(self) -> bool:
+        """Whether the official file's hash is known in advance (else it is recorded at first download)."""
+        return self.sha256 is not None
 
     @property
     def safetensors_name(self) -> str:
@@ -158,9 +167,39 @@ REALESRGAN_X2 = WeightsEntry(
     description="Real-ESRGAN x2 (RRDBNet) background upscaler; without it Lanczos is used.",
 )
 
+CODEFORMER_COLORIZATION = WeightsEntry(
+    name="codeformer-colorization",
+    file_name="codeformer_colorization.pth",
+    url_base="https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/",
+    size=None,
+    sha256=None,
+    kind=NetworkKind.CODEFORMER,
+    license=S_LAB_LICENSE,
+    description="CodeFormer colorization: black-and-white faces to colour (--task colorize).",
+)
+CODEFORMER_INPAINTING = WeightsEntry(
+    name="codeformer-inpainting",
+    file_name="codeformer_inpainting.pth",
+    url_base="https://github.com/sczhou/CodeFormer/releases/download/v0.1.0/",
+    size=None,
+    sha256=None,
+    kind=NetworkKind.CODEFORMER,
+    license=S_LAB_LICENSE,
+    description="CodeFormer inpainting: fills scratches and holes in a face (--task inpaint, the scratch brush).",
+)
+#: The CodeFormer weights of each task (``model.variants.FaceTask`` values).
+TASK_WEIGHTS = {"restore": "codeformer", "colorize": "codeformer-colorization", "inpaint": "codeformer-inpainting"}
+
 #: Every known file, in the order they are listed to the user. Look entries up through the functions below
 #: (they read this tuple at call time, so tests can swap in entries for small generated files).
-REGISTRY: tuple[WeightsEntry, ...] = (CODEFORMER, RETINAFACE, PARSENET, REALESRGAN_X2)
+REGISTRY: tuple[WeightsEntry, ...] = (
+    CODEFORMER,
+    RETINAFACE,
+    PARSENET,
+    REALESRGAN_X2,
+    CODEFORMER_COLORIZATION,
+    CODEFORMER_INPAINTING,
+)
 
 
 def entries() -> tuple[WeightsEntry, ...]:
@@ -194,6 +233,11 @@ def find_entry(name: str) -> WeightsEntry:
 def entry_by_sha256(sha256: str) -> WeightsEntry | None:
     """The entry whose official file has this SHA-256, if any."""
     for entry in REGISTRY:
-        if entry.sha256 == sha256.lower():
+        if entry.sha256 is not None and entry.sha256 == sha256.lower():
             return entry
     return None
+
+
+def entry_for_task(task: str | None) -> WeightsEntry:
+    """The CodeFormer weights that do ``task`` (restore, colorize, inpaint; None: restore)."""
+    return find_entry(TASK_WEIGHTS[task or "restore"])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..errors import WeightsError
 from .paths import installed_path, weights_dir
-from .registry import CODEFORMER, WeightsEntry, find_entry
+from .registry import WeightsEntry, entry_for_task, find_entry
 
 #: Command name shown in instructions.
 PROGRAM = "codeformer-app"
@@ -37,9 +37,12 @@ def resolve_weights(name: str, explicit: Path | None = None, folder: Path | None
     return path
 
 
-def resolve_codeformer_weights(explicit: Path | None = None, folder: Path | None = None) -> Path:
-    """The CodeFormer weights to load: ``--weights FILE`` if given, else the installed file."""
-    return resolve_weights(CODEFORMER.name, explicit, folder)
+def resolve_codeformer_weights(
+    explicit: Path | None = None, folder: Path | None = None, task: str | None = None
+) -> Path:
+    """The CodeFormer weights to load: ``--weights FILE`` if given, else the installed file for ``task``
+    (restore, colorize, inpaint; None: restore)."""
+    return resolve_weights(entry_for_task(task).name, explicit, folder)
 
 
 def download_command(entry: WeightsEntry) -> str:
