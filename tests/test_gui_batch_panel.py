@@ -113,7 +113,7 @@ def test_processing_a_folder_tree_mirrors_outputs_lists_failures_and_leaves_the_
     assert statuses == {
         "astronaut.jpg": Status.OK,
         "bad.jpg": Status.FAILED,
-        "coffee.png": Status.OK,
+        "coffee.png": Status.NO_FACE,  # no face: written unchanged, counted apart
         "nested/deeper/face.png": Status.OK,
     }
     for name in ("astronaut.jpg", "coffee.png", "nested/deeper/face.png"):
@@ -125,7 +125,7 @@ def test_processing_a_folder_tree_mirrors_outputs_lists_failures_and_leaves_the_
     assert len(failures) == 1
     assert failures[0].startswith("bad.jpg: ")
     assert "not an image file" in failures[0]
-    assert panel.summary_label.text() == "3 restored, 0 already done, 1 failed"
+    assert panel.summary_label.text() == "2 restored, 1 without faces, 1 failed"  # the command line's summary
 
     report = json.loads((out_dir / REPORT_NAME).read_text(encoding="utf-8"))
     assert sorted(item["status"] for item in report["items"]) == ["failed", "ok", "ok", "ok"]
