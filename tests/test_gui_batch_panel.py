@@ -128,7 +128,7 @@ def test_processing_a_folder_tree_mirrors_outputs_lists_failures_and_leaves_the_
     assert panel.summary_label.text() == "2 restored, 1 without faces, 1 failed"  # the command line's summary
 
     report = json.loads((out_dir / REPORT_NAME).read_text(encoding="utf-8"))
-    assert sorted(item["status"] for item in report["items"]) == ["failed", "ok", "ok", "ok"]
+    assert sorted(item["status"] for item in report["items"]) == ["failed", "no_face", "ok", "ok"]
 
     assert panel.overall_bar.value() == panel.overall_bar.maximum() == 4
     assert panel.file_bar.value() == panel.file_bar.maximum() == 1  # the last file, face.png, has one face
