@@ -13,10 +13,10 @@ from pathlib import Path
 import cv2
 
 from codeformer_app.batch.plan import plan_files
+from codeformer_app.detection.align import TEMPLATE_SIZE
 from codeformer_app.detection.registry import DEFAULT_DETECTOR, create_detector
 from codeformer_app.errors import CodeFormerAppError
 from codeformer_app.imaging import photo_8bit_bgr, read_photo
-from codeformer_app.pipeline.align import TEMPLATE_SIZE
 from codeformer_app.pipeline.faces import locate_faces
 from codeformer_app.weights.files import write_atomically
 

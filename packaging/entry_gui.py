@@ -1,5 +1,5 @@
 """Entry point of the windowed executable built on Windows and macOS (no console window)."""
 
-from codeformer_app.gui.app import main
+from codeformer_app.cli.gui_cmd import main_gui as main
 
 raise SystemExit(main())

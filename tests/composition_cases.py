@@ -26,8 +26,8 @@ from official_composition import (
 )
 from photo_samples import astronaut_bgr, grace_hopper_bgr
 
+from codeformer_app.detection.align import SMALL_PHOTO_SIDE
 from codeformer_app.imaging import photo_8bit_bgr, read_photo
-from codeformer_app.pipeline.align import SMALL_PHOTO_SIDE
 from codeformer_app.pipeline.encodings import render
 from codeformer_app.pipeline.photo import AnalysedPhoto, ComposeOptions, analyse_photo, compose
 from codeformer_app.pipeline.upscale import upscale_image

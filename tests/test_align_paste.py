@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from skimage import data
 
-from codeformer_app.pipeline.align import TEMPLATE_LANDMARKS_512, estimate_alignment, warp_face
+from codeformer_app.detection.align import TEMPLATE_LANDMARKS_512, estimate_alignment, warp_face
 from codeformer_app.pipeline.paste import crop_to_output, face_region, feathered_mask, paste_face
 
 

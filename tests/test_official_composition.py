@@ -27,7 +27,7 @@ from official_composition import (
 from photo_samples import astronaut_bgr, grace_hopper_bgr
 
 from codeformer_app.detection import create_detector, find_faces
-from codeformer_app.pipeline.align import TEMPLATE_LANDMARKS_512, estimate_alignment, warp_face
+from codeformer_app.detection.align import TEMPLATE_LANDMARKS_512, estimate_alignment, warp_face
 from codeformer_app.pipeline.grey import grey_face, looks_grey
 from codeformer_app.pipeline.paste import crop_to_output, face_region, paste_face, paste_masks
 

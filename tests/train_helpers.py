@@ -26,7 +26,7 @@ import numpy as np
 from photo_samples import LFW_FACE_COUNT, astronaut_bgr, grace_hopper_bgr, lfw_crops
 
 from codeformer_app.detection import FaceDetector, create_detector, find_faces
-from codeformer_app.pipeline.align import TEMPLATE_SIZE, estimate_alignment, warp_face
+from codeformer_app.detection.align import TEMPLATE_SIZE, estimate_alignment, warp_face
 
 #: Whether matplotlib (and so its grace_hopper.jpg) is installed.
 HAS_GRACE_HOPPER = importlib.util.find_spec("matplotlib") is not None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
 
 
 def add_gui_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -28,3 +30,10 @@ def run_gui(args: argparse.Namespace) -> int:
     from ..gui.app import run  # Qt is imported only when the window is asked for
 
     return run([Path(f) for f in args.files], Path(args.weights) if args.weights else None, check=args.check)
+
+
+def main_gui(argv: Sequence[str] | None = None) -> int:
+    """``codeformer-app-gui``: the same as ``codeformer-app gui`` (one parser; the window never imports the CLI)."""
+    from .main import main
+
+    return main(["gui", *(sys.argv[1:] if argv is None else argv)])

@@ -92,14 +92,3 @@ def _quit_when_loaded(app: QApplication, window: MainWindow) -> None:
     window.host.ready.connect(lambda: finish(0, f"ok: window shown and networks loaded ({window.windowTitle()})"))
     window.host.failed.connect(lambda error: finish(1, f"error: the networks did not load: {error}"))
     QTimer.singleShot(CHECK_TIMEOUT_MS, lambda: finish(1, "error: the networks did not load in time"))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``codeformer-app-gui``: the same as ``codeformer-app gui`` (one parser, in ``cli/gui_cmd.py``)."""
-    from ..cli.main import main as cli_main
-
-    return cli_main(["gui", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

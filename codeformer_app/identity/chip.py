@@ -20,7 +20,7 @@ import math
 import cv2
 import numpy as np
 
-from ..pipeline.align import TEMPLATE_LANDMARKS_512, TEMPLATE_SIZE, estimate_alignment
+from ..detection.align import TEMPLATE_LANDMARKS_512, TEMPLATE_SIZE, estimate_alignment
 
 #: dlib's recognition network takes 150x150 RGB chips.
 CHIP_SIZE = 150

@@ -12,7 +12,7 @@ from ..model import CodeFormer, Encoded
 from .face_tensor import faces_to_tensor, fit_square, tensor_to_faces
 from .grey import grey_face
 
-#: Memory the cached encodings of one photo may use; the least recently used are dropped beyond it.
+#: Memory the cached encodings of one photo may use; beyond it, faces past the budget share one slot (``_trim``).
 #: One full-size face's encoding takes about 47 MB (float32 skip features at 32..256 px).
 DEFAULT_BUDGET_BYTES = 2 * 1024**3
 #: For one-shot use (command line, batch): each face is rendered once, so only the latest encoding is kept.

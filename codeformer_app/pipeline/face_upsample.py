@@ -8,7 +8,7 @@ import math
 import cv2
 import numpy as np
 
-from .align import Alignment
+from ..detection.align import Alignment
 from .upscale import NETWORK_SCALE, RealEsrganX2
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..detection import DetectedFace, DetectionOptions, FaceDetector, find_faces
-from .align import TEMPLATE_SIZE, Alignment, estimate_alignment, warp_face
+from ..detection.align import TEMPLATE_SIZE, Alignment, estimate_alignment, warp_face
 
 
 @dataclass(frozen=True)

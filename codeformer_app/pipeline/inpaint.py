@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .align import Alignment
+from ..detection.align import Alignment
 
 #: What the inpainting network sees inside a hole.
 HOLE_FILL = 255

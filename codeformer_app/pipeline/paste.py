@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from ..defaults import DEFAULT_FEATHER
-from .align import Alignment
+from ..detection.align import Alignment
 
 __all__ = ["DEFAULT_FEATHER", "Region", "crop_to_output", "face_region", "feathered_mask", "paste_face"]
 
