@@ -63,7 +63,7 @@ def make_clip(
         stream.width, stream.height = (upright_h, upright_w) if rotation in (90, 270) else (upright_w, upright_h)
         stream.pix_fmt = "yuv420p"
         time_base = Fraction(1, 1000) if frame_times is not None else Fraction(1, fps)
-        stream.time_base = time_base
+        stream.time_base = stream.codec_context.time_base = time_base
         if rotation:
             stream.set_display_rotation(rotation)
         audio = container.add_stream(audio_codec, rate=AUDIO_RATE, layout="mono") if sound else None
