@@ -131,13 +131,17 @@ def restore_video_file(
         records = work.open()
     except OSError as error:
         raise VideoError(target, describe_write_error(error)) from None
-    run = _Run(info, fmt, engine, settings, options, work, records, on_frame, cancelled)
-    counts, restored, last_record = run.segments(segment_frames)
+    run = _Run(info, fmt, engine, settings, options, work, records, segment_frames, on_frame, cancelled)
+    counts, restored, last_record = run.segments()
     plan = _join(target, fmt, work, last_record.index + 1, info, settings, cancelled)
     work.remove()
     notes = [plan.note]
     if len(counts) < info.frame_count:
         notes.append(f"only {len(counts)} of {info.frame_count} frames could be decoded (damaged or truncated)")
+    if info.variable_frame_rate:
+        notes.append("variable frame rate: every frame keeps its own time")
+    if info.rotation:
+        notes.append(f"rotated {info.rotation} degrees for display: faces restored upright, rotation kept")
     if settings.compose.upscale != 1:
         notes.append("upscaling is not applied to videos: the frame size is kept")
     width, height = info.upright_size
@@ -213,16 +217,17 @@ class _Run:
         options: VideoOptions,
         work: SegmentWork,
         records: dict[int, SegmentRecord],
+        segment_frames: int,
         on_frame: FrameProgress | None,
         cancelled: Callable[[], bool] | None,
     ) -> None:
         self.info, self.fmt, self.engine, self.settings, self.options = info, fmt, engine, settings, options
-        self.work, self.records = work, records
+        self.work, self.records, self.segment_frames = work, records, segment_frames
         self.on_frame = on_frame or (lambda done, total: None)
         self.cancelled = cancelled or (lambda: False)
         self.restorer: FrameRestorer | None = None
 
-    def segments(self, segment_frames: int) -> tuple[list[int], int, SegmentRecord]:
+    def segments(self) -> tuple[list[int], int, SegmentRecord]:
         """Every segment finished (earlier runs' skipped); faces per frame, frames restored, the last record."""
         counts: list[int] = []
         restored = 0
@@ -231,7 +236,7 @@ class _Run:
         self.on_frame(0, self.info.frame_count)
         with open_input(self.info.path) as container:
             frames = _decoded(container, self.info)
-            for index, group in itertools.groupby(frames, key=lambda item: item[0] // segment_frames):
+            for index, group in itertools.groupby(frames, key=lambda item: item[0] // self.segment_frames):
                 if index == 0:  # a black-and-white film is judged on its first frame, in every run alike
                     first = next(group)
                     grey = looks_grey(first[1].to_ndarray(format="bgr24"))
@@ -262,11 +267,9 @@ class _Run:
         restorer = self.restorer
         info = self.info
         counts: list[int] = []
-        first_frame = -1
-        last_pts = -1
+        first_frame = index * self.segment_frames
 
         def encode(temp: Path) -> None:
-            nonlocal first_frame, last_pts
             writer = SegmentWriter(temp, info, self.fmt)
             try:
                 for frame_index, frame, pts in group:
@@ -275,13 +278,10 @@ class _Run:
                             f"{info.path}: cancelled after {frame_index} frames; nothing was written under the "
                             "output name, and the next run resumes from the last finished segment"
                         )
-                    if first_frame < 0:
-                        first_frame = frame_index
                     image = to_upright(frame.to_ndarray(format="bgr24"), info.rotation)
                     faces = restorer.restore(image, frame_index, float(pts * info.time_base))
                     writer.write(to_stored(image, info.rotation), pts)
                     counts.append(len(faces))
-                    last_pts = pts
                     self.on_frame(frame_index + 1, info.frame_count)
             except BaseException:
                 writer.abandon()
@@ -290,14 +290,13 @@ class _Run:
 
         try:
             write_atomically(self.work.video_path(index), encode)
+            state = restorer.tracker.state()
+            record = SegmentRecord(index, first_frame, counts, state, int(state["next_id"]))
+            self.work.finish(record)
         except av.FFmpegError as error:
             raise VideoError(info.path, f"the restored frames cannot be encoded ({av_reason(error)})") from None
         except OSError as error:
             raise VideoError(self.work.folder, describe_write_error(error)) from None
-        tracker = restorer.tracker
-        state = tracker.state()
-        record = SegmentRecord(index, first_frame, counts, state, int(state["next_id"]), last_pts)
-        self.work.finish(record)
         return record
 
 

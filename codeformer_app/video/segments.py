@@ -36,7 +36,6 @@ class SegmentRecord:
     faces_per_frame: list[int]
     tracker: dict[str, Any]
     tracks_started: int
-    last_pts: int
 
     @property
     def frames(self) -> int:
