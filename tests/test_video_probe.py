@@ -53,12 +53,15 @@ def make_clip(
     noise: float = 0.0,
     video_codec: str = "libx264",
     audio_codec: str = "aac",
+    crf: int | None = None,
 ) -> Path:
     """Write a test clip; ``rotation`` stores the frames turned and says so in the display matrix, as phones
-    do; ``frame_times`` (seconds) gives a variable frame rate; ``noise`` adds seeded sensor-like noise."""
+    do; ``frame_times`` (seconds) gives a variable frame rate; ``noise`` adds seeded sensor-like noise, which
+    survives the encoding with a low ``crf`` (x264's quality; 0 is lossless)."""
     rng = np.random.default_rng(0)
     with av.open(str(path), mode="w") as container:
-        stream = container.add_stream(video_codec, rate=fps)
+        options = {"crf": str(crf)} if crf is not None else {}
+        stream = container.add_stream(video_codec, rate=fps, options=options)
         upright_w, upright_h = size
         stream.width, stream.height = (upright_h, upright_w) if rotation in (90, 270) else (upright_w, upright_h)
         stream.pix_fmt = "yuv420p"
