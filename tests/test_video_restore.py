@@ -143,14 +143,29 @@ def test_clip_without_faces_is_written_and_says_so(tmp_path: Path, engine: Engin
     assert probe_video(tmp_path / "out.mp4").frame_count == 6
 
 
-def test_phone_rotation_is_honoured(tmp_path: Path, engine: Engine) -> None:
-    """The frames are stored on their side: faces are found only when the rotation is applied first."""
-    source = make_clip(tmp_path / "phone.mp4", frames=6, rotation=270)
-    outcome = restore(source, tmp_path / "out.mp4", engine)
-    assert outcome.faces_per_frame.frames_with_faces == 6
+def test_phone_clip_with_sound_restores_upright_and_keeps_rotation_length_and_sound(
+    tmp_path: Path, engine: Engine
+) -> None:
+    """A phone stores portrait frames on their side: faces are found only when the rotation is applied first."""
+    source = make_clip(tmp_path / "phone.mp4", frames=8, rotation=270)
+    target = tmp_path / "out.mp4"
+    outcome = restore(source, target, engine)
+    assert outcome.faces_per_frame.frames_with_faces == 8
     assert (outcome.width, outcome.height) == CLIP_SIZE
-    after = probe_video(tmp_path / "out.mp4")
+    before, after = probe_video(source), probe_video(target)
     assert after.rotation == 270 and (after.width, after.height) == (CLIP_SIZE[1], CLIP_SIZE[0])
+    assert after.duration == pytest.approx(before.duration, abs=0.01) and after.frame_count == 8
+    assert outcome.sound == "copy" and audio_packets(target) == audio_packets(source)
+    assert len(decode_all(target)[0]) == 8
+
+
+def test_detecting_every_third_frame_carries_faces_between(tmp_path: Path, engine: Engine) -> None:
+    source = make_clip(tmp_path / "clip.mp4", frames=6, sound=False)
+    detector = engine.detector
+    assert isinstance(detector, CountingDetector)
+    calls = detector.calls
+    outcome = restore(source, tmp_path / "out.mp4", engine, options=VideoOptions(detect_every=3))
+    assert detector.calls - calls == 2 and outcome.faces_per_frame.frames_with_faces == 6
 
 
 def test_variable_frame_rate_keeps_every_frame_time(tmp_path: Path, engine: Engine) -> None:
@@ -176,6 +191,14 @@ def test_existing_output_is_never_replaced(tmp_path: Path, engine: Engine) -> No
     with pytest.raises(VideoError, match="already exists") as caught:
         restore(source, target, engine)
     assert str(target) in str(caught.value) and target.read_bytes() == b"someone else's"
+
+
+def test_the_input_is_never_its_own_output(tmp_path: Path, engine: Engine) -> None:
+    source = make_clip(tmp_path / "clip.mp4", frames=4)
+    original = source.read_bytes()
+    with pytest.raises(VideoError, match="input itself"):
+        restore(source, source, engine, settings=RestoreSettings(overwrite=True))
+    assert source.read_bytes() == original
 
 
 def test_bad_inputs_are_a_video_error_naming_the_file(tmp_path: Path, engine: Engine) -> None:

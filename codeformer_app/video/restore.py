@@ -123,6 +123,8 @@ def restore_video_file(
         fmt = output_format(target.suffix, options.crf, options.preset)
     except ValueError as error:
         raise VideoError(target, str(error)) from None
+    if target.exists() and target.resolve() == source.resolve():
+        raise VideoError(target, "is the input itself; the original is never replaced")
     if target.exists() and not settings.overwrite:
         raise VideoError(target, "a file with this name already exists and is never replaced")
     segment_frames = max(1, round(options.segment_seconds * float(info.frame_rate)))
