@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python -m bench.bench_video [--json OUT.json] [--skip-full]
+    .venv/bin/python -m bench.bench_video [--json OUT.json] [--skip-full] [--weights codeformer.pth]
 
 Every measurement runs in a fresh process (so a peak RSS is that run's own), on clips made here with the
 tests' ``make_clip`` (scikit-image's astronaut, a sine tone as AAC sound), through ``restore_video_file``:
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -45,6 +46,8 @@ FLICKER_FRAMES = 24
 FLICKER_NOISE = 3.0
 #: The face inside the clip's frame, as fractions of its width and height (the astronaut's face).
 FACE_BOX = (0.32, 0.2, 0.62, 0.85)
+#: How the parent tells its child processes which weights the full-size network loads (unset: seeded random).
+WEIGHTS_ENV = "BENCH_VIDEO_WEIGHTS"
 
 
 def _setup() -> None:
@@ -59,9 +62,14 @@ def _engine(network: str):
 
     from codeformer_app.detection import create_detector
     from codeformer_app.model import CodeFormer
+    from codeformer_app.model.checkpoint import load_codeformer
     from codeformer_app.pipeline.restore_file import Engine
 
-    model = make_model(TINY_CONFIG) if network == "tiny" else CodeFormer().eval()
+    weights = os.environ.get(WEIGHTS_ENV)
+    if network == "tiny":
+        model = make_model(TINY_CONFIG)
+    else:
+        model = load_codeformer(Path(weights)) if weights else CodeFormer().eval()
     return Engine(model=model, detector=create_detector("mtcnn"))
 
 
@@ -189,8 +197,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--skip-full", action="store_true", help="leave out the full-size network (minutes)")
+    parser.add_argument("--weights", type=Path, help="real CodeFormer weights for the full-size network")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.weights:
+        os.environ[WEIGHTS_ENV] = str(args.weights.resolve())
     if args.child:
         kind, argument, folder = args.child
         runner = {"speed": run_speed, "flicker": run_flicker, "jitter": run_jitter}.get(kind)
@@ -199,6 +210,7 @@ def main() -> None:
         return
     networks = ["tiny"] if args.skip_full else ["tiny", "full"]
     results = {
+        "full_size_weights": str(args.weights) if args.weights else "seeded random",
         "speed": [_child("speed", network) for network in networks],
         "memory": [_child("memory", str(seconds)) for seconds in MEMORY_SECONDS],
         "jitter": _child("jitter", "-"),
