@@ -7,6 +7,8 @@ or a variable frame rate. The other video tests import it from here.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 
@@ -177,3 +179,10 @@ def test_video_names() -> None:
     assert video_output_path(Path("clip.avi"), Path("out"), "mkv") == Path("out/clip.mkv")
     with pytest.raises(ValueError, match="unknown video format"):
         video_output_path(Path("clip.avi"), Path("out"), "gif")
+
+
+def test_the_package_imports_neither_pyav_nor_torch() -> None:
+    """``is_video_name`` serves argument parsing and folder scans, which must stay fast."""
+    code = "import sys, codeformer_app.video; print('av' in sys.modules, 'torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "False"]
