@@ -26,6 +26,9 @@ from codeformer_app.video.probe import VideoError, probe_video
 CLIP_SIZE = (256, 192)
 TONE_HZ = 440.0
 AUDIO_RATE = 16000
+#: FFmpeg's enum values for BT.709 (matrix, primaries, transfer) and for limited ("TV") range.
+BT709 = 1
+LIMITED_RANGE = 1
 #: The astronaut's head and shoulders (x0, y0, x1, y1 in the 512x512 photo), 4:3 like the clip.
 ASTRONAUT_VIEW = (70, 0, 390, 240)
 
@@ -56,10 +59,12 @@ def make_clip(
     video_codec: str = "libx264",
     audio_codec: str = "aac",
     crf: int | None = None,
+    bt709: bool = False,
 ) -> Path:
     """Write a test clip; ``rotation`` stores the frames turned and says so in the display matrix, as phones
     do; ``frame_times`` (seconds) gives a variable frame rate; ``noise`` adds seeded sensor-like noise, which
-    survives the encoding with a low ``crf`` (x264's quality; 0 is lossless)."""
+    survives the encoding with a low ``crf`` (x264's quality; 0 is lossless); ``bt709`` tags the colours as HD
+    video does."""
     rng = np.random.default_rng(0)
     with av.open(str(path), mode="w") as container:
         options = {"crf": str(crf)} if crf is not None else {}
@@ -67,6 +72,10 @@ def make_clip(
         upright_w, upright_h = size
         stream.width, stream.height = (upright_h, upright_w) if rotation in (90, 270) else (upright_w, upright_h)
         stream.pix_fmt = "yuv420p"
+        if bt709:
+            context = stream.codec_context
+            context.colorspace = context.color_primaries = context.color_trc = BT709
+            context.color_range = LIMITED_RANGE
         time_base = Fraction(1, 1000) if frame_times is not None else Fraction(1, fps)
         stream.time_base = stream.codec_context.time_base = time_base
         if rotation:
@@ -119,6 +128,12 @@ def test_probe_reads_size_rate_frames_duration_and_sound(tmp_path: Path) -> None
     assert info.duration == pytest.approx(1.2, abs=0.01)
     assert not info.variable_frame_rate
     assert info.audio is not None and info.audio.codec == "aac" and info.audio.sample_rate == AUDIO_RATE
+
+
+def test_probe_reads_the_colour_tags(tmp_path: Path) -> None:
+    colour = probe_video(make_clip(tmp_path / "hd.mp4", frames=3, bt709=True)).colour
+    assert (colour.colorspace, colour.color_primaries, colour.color_trc) == (BT709, BT709, BT709)
+    assert colour.color_range == LIMITED_RANGE
 
 
 def test_probe_without_sound(tmp_path: Path) -> None:

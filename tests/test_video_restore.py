@@ -129,6 +129,12 @@ def test_changed_settings_start_over(tmp_path: Path, engine: Engine) -> None:
     assert restore(source, target, engine, settings=other, options=SHORT_SEGMENTS).restored_frames == 8
 
 
+def test_colour_tags_are_kept(tmp_path: Path, engine: Engine) -> None:
+    source = make_clip(tmp_path / "hd.mp4", frames=3, sound=False, bt709=True)
+    restore(source, tmp_path / "out.mp4", engine)
+    assert probe_video(tmp_path / "out.mp4").colour == probe_video(source).colour
+
+
 def test_clip_without_sound(tmp_path: Path, engine: Engine) -> None:
     source = make_clip(tmp_path / "silent.mkv", frames=6, sound=False)
     outcome = restore(source, tmp_path / "silent.mp4", engine)

@@ -91,6 +91,11 @@ class SegmentWriter:
         # The encoder's own clock is the source's time base too: at 1/frame rate it would round a variable
         # frame rate's timestamps onto a grid and merge neighbours.
         self.stream.time_base = self.stream.codec_context.time_base = info.time_base
+        # Frames go YUV -> BGR -> YUV with FFmpeg's default matrix both ways, so the YUV values are the source's
+        # and so is how to read them: the source's colour tags.
+        context = self.stream.codec_context
+        context.colorspace, context.color_range = info.colour.colorspace, info.colour.color_range
+        context.color_primaries, context.color_trc = info.colour.color_primaries, info.colour.color_trc
         self.time_base = info.time_base
 
     def write(self, image_bgr: np.ndarray, pts: int) -> None:

@@ -3,7 +3,7 @@
 The frame count and the frame timing come from one pass over the video's packets (demuxing only, no decoding:
 a tiny fraction of restoring's cost), because containers disagree on whether they store a frame count at all
 (Matroska and WebM do not) and a variable frame rate only shows in the timestamps. The first frame is decoded,
-which proves the video stream can be decoded and gives the rotation a phone stored for it.
+which proves the video stream can be decoded and gives the rotation a phone stored for it and the colour tags.
 """
 
 from __future__ import annotations
@@ -43,6 +43,16 @@ class AudioInfo:
 
 
 @dataclass(frozen=True)
+class ColourTags:
+    """How the source says its YUV values are to be read (FFmpeg's enum values; 2 = unspecified)."""
+
+    colorspace: int = 2
+    color_range: int = 0
+    color_primaries: int = 2
+    color_trc: int = 2
+
+
+@dataclass(frozen=True)
 class VideoInfo:
     """One video file's facts, as a person (and the report) would state them."""
 
@@ -62,6 +72,7 @@ class VideoInfo:
     variable_frame_rate: bool
     time_base: Fraction
     audio: AudioInfo | None
+    colour: ColourTags = ColourTags()
 
     @property
     def upright_size(self) -> tuple[int, int]:
@@ -108,11 +119,13 @@ def probe_video(path: Path) -> VideoInfo:
     with open_input(path) as container:
         stream = container.streams.video[0]
         try:
-            rotation = _first_frame_rotation(container, stream)
+            first = _first_frame(container, stream)
         except av.FFmpegError as error:
             raise VideoError(path, f"its video cannot be decoded ({av_reason(error)})") from None
-        if rotation is None:
+        if first is None:
             raise VideoError(path, "its video stream holds no frame that can be decoded")
+        rotation = normalised_rotation(first.rotation)
+        colour = ColourTags(first.colorspace, first.color_range, first.color_primaries, first.color_trc)
     with open_input(path) as container:
         stream = container.streams.video[0]
         try:
@@ -143,12 +156,13 @@ def probe_video(path: Path) -> VideoInfo:
             variable_frame_rate=_is_variable(timestamps),
             time_base=time_base,
             audio=audio,
+            colour=colour,
         )
 
 
-def _first_frame_rotation(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int | None:
+def _first_frame(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> av.VideoFrame | None:
     for frame in container.decode(stream):
-        return normalised_rotation(frame.rotation)
+        return frame
     return None
 
 
