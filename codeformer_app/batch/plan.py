@@ -14,9 +14,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..defaults import is_photo_name
+from ..defaults import OUTPUT_FORMAT_NAMES, is_photo_name
 from ..errors import CodeFormerAppError
 from ..output_names import free_name, name_key, output_path
+from ..video import VIDEO_OUTPUT_FORMATS, is_video_name, video_output_path
 
 
 class PlanError(CodeFormerAppError):
@@ -38,8 +39,21 @@ def absolute(path: Path) -> Path:
     return Path(os.path.abspath(path))
 
 
+def is_input_name(path: Path) -> bool:
+    """A photo or a video, by its name (hidden files never: our own work files are hidden)."""
+    return is_photo_name(path) or is_video_name(path)
+
+
 def _photos_in(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and is_photo_name(p))
+    return sorted(p for p in folder.iterdir() if p.is_file() and is_input_name(p))
+
+
+def result_name(source: Path, out_dir: Path, fmt: str | None) -> Path:
+    """Where ``source``'s result goes: a photo keeps its name (its format unless ``fmt`` is a photo format), a
+    video becomes ``<stem>.mp4`` (or ``fmt`` when it is a video format)."""
+    if is_video_name(source):
+        return video_output_path(source, out_dir, fmt if fmt in VIDEO_OUTPUT_FORMATS else None)
+    return output_path(source.name, out_dir, fmt if fmt in OUTPUT_FORMAT_NAMES else None)
 
 
 def check_output_folder(folder: Path) -> None:
@@ -81,7 +95,7 @@ def plan_files(inputs: Iterable[Path], out_dir: Path, fmt: str | None, overwrite
                 raise PlanError(f"{item}: the output folder is this input folder; choose another output folder")
             found = _photos_in(item)
             if not found:
-                raise PlanError(f"no photos found in {item}")
+                raise PlanError(f"no photos or videos found in {item}")
             sources += found
         elif item.is_file():
             sources.append(item)
@@ -101,7 +115,7 @@ def plan_files(inputs: Iterable[Path], out_dir: Path, fmt: str | None, overwrite
         return overwrite and name_key(path.resolve()) not in inputs_by_key
 
     taken: set[str] = set()
-    return [_job(source, output_path(source.name, out_dir, fmt), taken, may_replace) for source in unique]
+    return [_job(source, result_name(source, out_dir, fmt), taken, may_replace) for source in unique]
 
 
 def plan_batch(in_dir: Path, out_dir: Path, fmt: str | None, finished: Mapping[str, str] | None = None) -> list[Job]:
@@ -115,9 +129,9 @@ def plan_batch(in_dir: Path, out_dir: Path, fmt: str | None, finished: Mapping[s
         raise PlanError(f"{in_dir}: not a folder" if in_dir.exists() else f"{in_dir}: no such folder")
     if out_dir == in_dir or in_dir in out_dir.parents:
         raise PlanError(f"{out_dir}: the output folder must not be inside the input folder {in_dir}")
-    sources = sorted(p for p in in_dir.rglob("*") if p.is_file() and is_photo_name(p))
+    sources = sorted(p for p in in_dir.rglob("*") if p.is_file() and is_input_name(p) and not _in_hidden(p, in_dir))
     if not sources:
-        raise PlanError(f"no photos found in {in_dir}")
+        raise PlanError(f"no photos or videos found in {in_dir}")
     recorded = {name_key(Path(source).resolve()): Path(target) for source, target in (finished or {}).items()}
     earlier = {}
     for source in sources:
@@ -130,9 +144,14 @@ def plan_batch(in_dir: Path, out_dir: Path, fmt: str | None, finished: Mapping[s
         if source in earlier:
             jobs.append(Job(source, earlier[source], done=True))
         else:
-            planned = output_path(source.name, out_dir / source.parent.relative_to(in_dir), fmt)
+            planned = result_name(source, out_dir / source.parent.relative_to(in_dir), fmt)
             jobs.append(_job(source, planned, taken, None))
     return jobs
+
+
+def _in_hidden(path: Path, root: Path) -> bool:
+    """Inside a hidden folder (e.g. a video's work folder of segments)."""
+    return any(part.startswith(".") for part in path.relative_to(root).parent.parts)
 
 
 def _job(source: Path, planned: Path, taken: set[str], may_replace) -> Job:

@@ -35,6 +35,8 @@ class ItemResult:
     faces: list[FaceReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     """What the output could not keep exactly (e.g. a CMYK colour profile), and a name that was taken."""
+    video: dict | None = None
+    """For a video: frames, frame rate, duration, faces per frame, tracks, sound (``video.VideoOutcome``)."""
 
 
 def summary(results: Sequence[ItemResult]) -> dict[str, Any]:

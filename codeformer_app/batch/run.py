@@ -55,5 +55,6 @@ def _run_one(job: Job, process: ProcessFn, journal: Journal | None) -> ItemResul
         reason = f"{job.source}: unexpected error ({type(error).__name__}: {error})"
         return ItemResult(source, None, Status.FAILED, reason, time.perf_counter() - started)
     elapsed = time.perf_counter() - started
-    status = Status.OK if outcome.faces else Status.NO_FACE
-    return ItemResult(source, target, status, None, elapsed, outcome.faces, [*renamed, *outcome.notes])
+    status = Status.OK if outcome.found_faces else Status.NO_FACE
+    notes = [*renamed, *outcome.notes]
+    return ItemResult(source, target, status, None, elapsed, outcome.faces, notes, outcome.video)

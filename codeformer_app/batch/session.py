@@ -42,6 +42,7 @@ def _with_earlier_details(result: ItemResult, earlier: dict[str, dict]) -> ItemR
         0.0,
         previous.get("faces", []),
         previous.get("notes", []),
+        previous.get("video"),
     )
 
 

@@ -18,6 +18,7 @@ from .options import (
     settings_from_args,
     task_for,
 )
+from .processing import photo_or_video
 from .run_jobs_cli import FaceProgress, run_with_progress
 
 
@@ -50,11 +51,9 @@ def run_batch(args: argparse.Namespace) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
 
     def load_process(on_face: FaceProgress):
-        from ..pipeline.restore_file import restore_file
-
         engine = load_engine_for_cli(engine_spec(args))
         settings = settings_from_args(args, task_for(args, engine))
-        return lambda source, target: restore_file(source, target, engine, settings, on_face=on_face)
+        return photo_or_video(engine, settings, on_face)
 
     return run_with_progress(
         jobs, load_process, report, Journal(args.out_dir), lambda: report_settings(args, weights), resumable=True

@@ -28,6 +28,7 @@ from ..defaults import (
     UPSCALE_FACTORS,
 )
 from ..pipeline.engine_spec import EngineSpec
+from ..video import VIDEO_OUTPUT_FORMATS
 from .common import AUTO_FIDELITY, bounded_float, bounded_int, fidelity_or_auto
 
 if TYPE_CHECKING:
@@ -92,7 +93,12 @@ def add_processing_options(parser: argparse.ArgumentParser) -> None:
         help="with --upscale: enlarge faces that end up larger than 512 px with Real-ESRGAN (when installed)",
     )
     parser.add_argument("--detector", choices=DETECTOR_NAMES, default=DEFAULT_DETECTOR, help="face detector")
-    parser.add_argument("--format", choices=OUTPUT_FORMATS, dest="output_format", help="output format")
+    parser.add_argument(
+        "--format",
+        choices=(*OUTPUT_FORMATS, *VIDEO_OUTPUT_FORMATS),
+        dest="output_format",
+        help="photos: png|jpg|webp|tif (default: the input's); videos: mp4 (default, H.264/AAC)|mkv|mov|webm",
+    )
     parser.add_argument(
         "--quality",
         type=bounded_int(QUALITY_RANGE.start, QUALITY_RANGE.stop - 1),
@@ -181,7 +187,7 @@ def settings_from_args(args: argparse.Namespace, task: FaceTask | None = None) -
         compose=ComposeOptions(
             upscale=args.upscale, feather=args.feather, blend=args.blend, face_upsample=args.face_upsample
         ),
-        output_format=args.output_format,
+        output_format=args.output_format if args.output_format in OUTPUT_FORMATS else None,
         quality=args.quality,
         overwrite=getattr(args, "overwrite", False),
     )

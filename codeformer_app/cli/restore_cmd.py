@@ -22,6 +22,7 @@ from .options import (
     settings_from_args,
     task_for,
 )
+from .processing import photo_or_video
 from .run_jobs_cli import FaceProgress, run_with_progress
 
 
@@ -72,9 +73,7 @@ def run_restore(args: argparse.Namespace) -> int:
                 settings.task, settings.fidelity, settings.auto_fidelity, settings.mask, replace=args.overwrite
             )
             return aligned_process(engine.model, aligned, engine.identity)
-        from ..pipeline.restore_file import restore_file
-
-        return lambda source, target: restore_file(source, target, engine, settings, on_face=on_face)
+        return photo_or_video(engine, settings, on_face)
 
     return run_with_progress(
         jobs, load_process, args.report, settings=lambda: report_settings(args, weights, aligned=args.aligned)

@@ -27,6 +27,15 @@ class RestoreOutcome:
     faces: list[FaceReport]
     notes: list[str] = field(default_factory=list)
     """What could not be kept exactly (e.g. a CMYK profile), for the report."""
+    video: dict | None = None
+    """A video's details (frames, frame rate, duration, faces per frame, sound ...); None for a photo."""
+
+    @property
+    def found_faces(self) -> bool:
+        """Whether anything was restored: a face in the photo, or in some frame of the video."""
+        if self.video is not None:
+            return self.video.get("faces_per_frame", {}).get("frames_with_faces", 0) > 0
+        return bool(self.faces)
 
 
 def clipped_box(box: tuple[float, float, float, float], width: int, height: int) -> tuple[float, float, float, float]:
