@@ -228,6 +228,15 @@ def write_official_like(state: dict[str, torch.Tensor], target: Path) -> Path:
     return target
 
 
+def converted_detector(source: Path, device: torch.device | str = "cpu"):
+    """``retinaface-mobile`` with the converted weights, without installing them (for benchmarks)."""
+    from codeformer_app.detection.retinaface import RetinaFaceDetector
+
+    network = build_network(MOBILENET.network_name)
+    network.load_state_dict(convert(load_onnx(source)), strict=True)
+    return RetinaFaceDetector(network, device, MOBILENET)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", type=Path, help=f"{WHEEL_NAME} or an extracted .onnx")
