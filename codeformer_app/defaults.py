@@ -22,8 +22,9 @@ DEFAULT_BLEND = 1.0
 #: Soft edge of the paste mask as a fraction of the face's size (the official 1/20).
 DEFAULT_FEATHER = 1.0 / 20.0
 
-#: Face detectors, the offline default first (its weights ship inside facenet-pytorch).
-DETECTOR_NAMES = ("mtcnn", "retinaface")
+#: Face detectors, the offline default first (its weights ship inside facenet-pytorch); then RetinaFace
+#: ResNet-50 (the official CodeFormer detector) and RetinaFace MobileNet-0.25 (its light variant).
+DETECTOR_NAMES = ("mtcnn", "retinaface", "retinaface-mobile")
 DEFAULT_DETECTOR = DETECTOR_NAMES[0]
 
 #: Where the networks run; ``auto`` prefers CUDA, then Apple MPS, then the CPU.

@@ -21,7 +21,15 @@ from codeformer_app.cli import weights_cmd
 from codeformer_app.cli.main import main
 from codeformer_app.weights.registry import URL_BASE_ENV
 
-NAMES = ("codeformer", "retinaface", "parsenet", "realesrgan-x2", "codeformer-colorization", "codeformer-inpainting")
+NAMES = (
+    "codeformer",
+    "retinaface",
+    "retinaface-mobile",
+    "parsenet",
+    "realesrgan-x2",
+    "codeformer-colorization",
+    "codeformer-inpainting",
+)
 
 
 def run_cli(*argv: str) -> int:

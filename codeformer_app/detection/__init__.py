@@ -2,8 +2,9 @@
 
 - ``find_faces(image, detector, options)``: detect on a copy of the standard size, map back, filter, order.
 - ``detect_in_box(image, box, detector)``: the face inside a box the user drew (a face the detector missed).
-- ``create_detector(name)``: ``mtcnn`` (offline default, weights inside facenet-pytorch) or ``retinaface``
-  (the official detector, when its weights are installed).
+- ``create_detector(name)``: ``mtcnn`` (offline default, weights inside facenet-pytorch), ``retinaface``
+  (the official detector, ResNet-50) or ``retinaface-mobile`` (its light MobileNet-0.25 variant), each
+  RetinaFace when its weights are installed.
 
 Core code: no Qt. Importing this package does not import torch; creating a detector does.
 """

@@ -1,15 +1,18 @@
-"""RetinaFace (ResNet-50), the official CodeFormer detector, used when its weights are installed.
+"""RetinaFace, the official CodeFormer detector (ResNet-50) and its light variant (MobileNet-0.25), used when
+their weights are installed.
 
 The network definition comes from facexlib, but facexlib never fetches anything here: we build
-``facexlib.detection.retinaface.RetinaFace`` ourselves (its ResNet-50 backbone is created without pretrained
-weights, so construction reads no file and opens no connection) and load the ``retinaface.safetensors`` that
-our weights manager installed. Pre- and post-processing are done here rather than by facexlib's
-``detect_faces``, which keeps per-image state on the network object and always resizes on its own.
+``facexlib.detection.retinaface.RetinaFace`` ourselves (the ResNet-50 backbone is created without pretrained
+weights and the MobileNet one has none to load, so construction reads no file and opens no connection) and
+load the ``.safetensors`` that our weights manager installed. Pre- and post-processing are done here rather
+than by facexlib's ``detect_faces``, which keeps per-image state on the network object and always resizes on
+its own. Both variants share them: they differ only in the backbone (and the FPN/SSH widths it implies).
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,7 @@ import torchvision
 
 from ..model.checkpoint import StateDict, load_strict, read_state_dict
 from ..weights import resolve_weights
-from ..weights.registry import RETINAFACE
+from ..weights.registry import RETINAFACE, RETINAFACE_MOBILE, WeightsEntry
 from .find import check_image
 from .types import LANDMARK_COUNT, DetectedFace
 
@@ -38,36 +41,60 @@ POST_NMS_TOP_K = 750
 BGR_MEAN = (104.0, 117.0, 123.0)
 #: The official checkpoint was saved from ``nn.DataParallel``: its keys carry this prefix.
 DATA_PARALLEL_PREFIX = "module."
-#: facexlib's name for the architecture of the official weights.
-NETWORK_NAME = "resnet50"
+
+
+@dataclass(frozen=True)
+class RetinaFaceVariant:
+    """One RetinaFace backbone: the detector's name, facexlib's ``network_name`` and the weights it loads."""
+
+    name: str
+    network_name: str
+    weights: WeightsEntry
+    label: str
+
+
+RESNET50 = RetinaFaceVariant("retinaface", "resnet50", RETINAFACE, "RetinaFace ResNet-50")
+MOBILENET = RetinaFaceVariant("retinaface-mobile", "mobile0.25", RETINAFACE_MOBILE, "RetinaFace MobileNet-0.25")
+#: The variants by detector name (``defaults.DETECTOR_NAMES``).
+VARIANTS = {variant.name: variant for variant in (RESNET50, MOBILENET)}
+#: facexlib's name for the architecture of the official ResNet-50 weights.
+NETWORK_NAME = RESNET50.network_name
 
 
 class RetinaFaceDetector:
     """RetinaFace on ``device`` with loaded weights; holds no per-image state."""
 
-    name = "retinaface"
     default_min_score = DEFAULT_MIN_SCORE
 
-    def __init__(self, network: torch.nn.Module, device: torch.device | str = "cpu") -> None:
+    def __init__(
+        self, network: torch.nn.Module, device: torch.device | str = "cpu", variant: RetinaFaceVariant = RESNET50
+    ) -> None:
+        self.name = variant.name
+        self.variant = variant
         self.device = torch.device(device)
         self._network = network.eval().to(self.device)
         self._mean = torch.tensor(BGR_MEAN, dtype=torch.float32, device=self.device).view(1, 3, 1, 1)
 
     @classmethod
     def from_installed(
-        cls, device: torch.device | str = "cpu", weights_folder: Path | None = None
+        cls,
+        device: torch.device | str = "cpu",
+        weights_folder: Path | None = None,
+        variant: RetinaFaceVariant = RESNET50,
     ) -> RetinaFaceDetector:
         """The detector with the installed weights; ``WeightsMissingError`` (how to download) when absent."""
-        path = resolve_weights(RETINAFACE.name, folder=weights_folder)
-        return cls.from_file(path, device)
+        path = resolve_weights(variant.weights.name, folder=weights_folder)
+        return cls.from_file(path, device, variant)
 
     @classmethod
-    def from_file(cls, path: Path, device: torch.device | str = "cpu") -> RetinaFaceDetector:
+    def from_file(
+        cls, path: Path, device: torch.device | str = "cpu", variant: RetinaFaceVariant = RESNET50
+    ) -> RetinaFaceDetector:
         """The detector with the weights in ``path`` (``.safetensors``, or ``.pth`` read with weights_only)."""
         tensors, _metadata = read_state_dict(Path(path))
-        network = build_network()
-        load_weights(network, tensors, Path(path))
-        return cls(network, device)
+        network = build_network(variant.network_name)
+        load_weights(network, tensors, Path(path), variant.label)
+        return cls(network, device, variant)
 
     def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]:
         """Faces in an 8-bit BGR image, in its pixel coordinates (no resizing: ``find_faces`` does that)."""
@@ -98,25 +125,28 @@ class RetinaFaceDetector:
         ]
 
 
-def build_network() -> torch.nn.Module:
-    """facexlib's RetinaFace ResNet-50 with random weights, built on the CPU without touching the network.
+def build_network(network_name: str = NETWORK_NAME) -> torch.nn.Module:
+    """facexlib's RetinaFace (``resnet50`` or ``mobile0.25``) with random weights, built on the CPU without
+    touching the network.
 
-    facexlib creates the backbone with ``torchvision.models.resnet50(pretrained=False)``, which torchvision
-    treats as ``weights=None`` (no download) but warns about; those two deprecation warnings are silenced here
-    and nowhere else.
+    For ResNet-50 facexlib creates the backbone with ``torchvision.models.resnet50(pretrained=False)``, which
+    torchvision treats as ``weights=None`` (no download) but warns about; those two deprecation warnings are
+    silenced here and nowhere else. MobileNet-0.25 is facexlib's own ``MobileNetV1``, which loads nothing.
     """
     from facexlib.detection.retinaface import RetinaFace
 
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"The parameter 'pretrained' is deprecated", category=UserWarning)
         warnings.filterwarnings("ignore", message=r"Arguments other than a weight enum", category=UserWarning)
-        return RetinaFace(network_name=NETWORK_NAME, half=False, device=torch.device("cpu"))
+        return RetinaFace(network_name=network_name, half=False, device=torch.device("cpu"))
 
 
-def load_weights(network: torch.nn.Module, tensors: StateDict, path: Path | None = None) -> None:
+def load_weights(
+    network: torch.nn.Module, tensors: StateDict, path: Path | None = None, label: str = RESNET50.label
+) -> None:
     """Load the official (or converted) state dict strictly; ``WeightsError`` lists whatever does not fit."""
     state_dict = {key.removeprefix(DATA_PARALLEL_PREFIX): tensor for key, tensor in tensors.items()}
-    load_strict(network, state_dict, path, "RetinaFace ResNet-50")
+    load_strict(network, state_dict, path, label)
 
 
 def _per_axis(width: int, height: int, points: int, device: torch.device) -> torch.Tensor:

@@ -25,6 +25,7 @@ class NetworkKind(StrEnum):
     CODEFORMER = "codeformer"
     """Any of the family (restoration, colorization, inpainting): one network, told apart by its shapes."""
     RETINAFACE = "retinaface-resnet50"
+    RETINAFACE_MOBILE = "retinaface-mobilenet0.25"
     PARSENET = "parsenet"
     REALESRGAN_X2 = "realesrgan-rrdbnet-x2"
     #: Training only (``codeformer_train.perceptual_weights``), never in ``REGISTRY``: the LPIPS loss's files.
@@ -146,6 +147,20 @@ RETINAFACE = WeightsEntry(
     license=FACEXLIB_LICENSE,
     description="RetinaFace (ResNet-50) face detector; without it the offline detector is used.",
 )
+#: The light RetinaFace. Its SHA-256 is the one an Arch Linux package (facexlib-model) pins for this URL,
+#: next to the same ResNet-50 and ParseNet hashes as above; it is also the Hugging Face LFS id of a mirror of
+#: this file name, and the hash measured by others for biubug6's ``mobilenet0.25_Final.pth`` of 1,789,735
+#: bytes, the size a manifest of CodeFormer's copy of this file gives.
+RETINAFACE_MOBILE = WeightsEntry(
+    name="retinaface-mobile",
+    file_name="detection_mobilenet0.25_Final.pth",
+    url_base="https://github.com/xinntao/facexlib/releases/download/v0.1.0/",
+    size=1_789_735,
+    sha256="2979b33ffafda5d74b6948cd7a5b9a7a62f62b949cef24e95fd15d2883a65220",
+    kind=NetworkKind.RETINAFACE_MOBILE,
+    license=FACEXLIB_LICENSE,
+    description="RetinaFace (MobileNet-0.25) face detector: the light variant, 2 MB; optional.",
+)
 PARSENET = WeightsEntry(
     name="parsenet",
     file_name="parsing_parsenet.pth",
@@ -195,6 +210,7 @@ TASK_WEIGHTS = {"restore": "codeformer", "colorize": "codeformer-colorization", 
 REGISTRY: tuple[WeightsEntry, ...] = (
     CODEFORMER,
     RETINAFACE,
+    RETINAFACE_MOBILE,
     PARSENET,
     REALESRGAN_X2,
     CODEFORMER_COLORIZATION,
