@@ -1,3 +1,3 @@
 """CodeFormer App: restore faces in photos with CodeFormer."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
