@@ -38,6 +38,7 @@ def engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, Any
         "parsing": settings.parsing,
         "upscaler": True,  # when installed: a save or a batch may ask for 2-4x whatever the settings say
         "threads": settings.thread_count(),
+        "identity": True,  # each face's likeness in the face list, and automatic fidelity (skipped with a warning)
     }
 
 

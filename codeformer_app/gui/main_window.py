@@ -130,7 +130,9 @@ class MainWindow(QMainWindow):
     def _engine_ready(self) -> None:
         engine = self.host.engine
         device = engine.model.position_emb.device if engine is not None else "?"
-        self._show_status(f"Ready ({device}). Drop a photo onto the window, or use File ▸ Open.")
+        notes = f" Note: {'; '.join(engine.warnings)}." if engine is not None and engine.warnings else ""
+        self._show_status(f"Ready ({device}). Drop a photo onto the window, or use File ▸ Open.{notes}")
+        self.status_label.setToolTip(notes.strip())  # stays readable after the status line moves on
         self._ensure_batch_panel()
         pending, self._pending_open = self._pending_open, None
         doc = self.document

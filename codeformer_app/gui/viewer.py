@@ -26,6 +26,8 @@ BOX_INCLUDED = QColor(80, 200, 120)
 BOX_EXCLUDED = QColor(200, 80, 80)
 BOX_SELECTED = QColor(255, 210, 60)
 DRAWING_PEN = QColor(90, 170, 255)
+#: The label of a quick approximation on the 'after' side.
+PREVIEW_TEXT = "Preview"
 
 
 class ViewMode(StrEnum):
@@ -71,6 +73,8 @@ class CompareView(QWidget):
         self.selected: int | None = None
         """The selected face's id."""
         self.busy_text = ""
+        self.preview = False
+        """The 'after' side is a quick approximation (mixed anchor renders) until the exact render arrives."""
         self.drawing = False
         self._drag: str | None = None
         self._press = QPointF()
@@ -86,9 +90,11 @@ class CompareView(QWidget):
         self.boxes, self.selected = [], None
         self.fit()
 
-    def set_after(self, after: QImage | None) -> None:
+    def set_after(self, after: QImage | None, preview: bool = False) -> None:
+        """The 'after' side; ``preview``: a quick approximation, labelled so until the exact one replaces it."""
         self._after = QPixmap.fromImage(after) if after is not None else None
         self._scaled.pop("after", None)  # the before side's scaled copy stays valid
+        self.preview = preview
         self.update()
 
     def set_boxes(self, boxes: list[FaceBox], selected: int | None = None) -> None:
@@ -203,10 +209,15 @@ class CompareView(QWidget):
             painter.drawLine(QPointF(divider, 0), QPointF(divider, self.height()))
             painter.drawText(QRectF(8, 8, divider - 16, 20), Qt.AlignmentFlag.AlignLeft, "Before")
             painter.drawText(
-                QRectF(divider + 8, 8, self.width() - divider - 16, 20), Qt.AlignmentFlag.AlignLeft, "After"
+                QRectF(divider + 8, 8, self.width() - divider - 16, 20),
+                Qt.AlignmentFlag.AlignLeft,
+                f"After · {PREVIEW_TEXT}" if self.preview else "After",
             )
         else:
             self._draw(painter, before if self.mode is ViewMode.BEFORE else after, target)
+            if self.preview and self.mode is ViewMode.AFTER:
+                painter.setPen(QColor(255, 255, 255))
+                painter.drawText(QRectF(8, 8, self.width() - 16, 20), Qt.AlignmentFlag.AlignLeft, PREVIEW_TEXT)
         self._draw_boxes(painter)
         if self.busy_text:
             badge = QRectF(self.width() - 180, self.height() - 36, 170, 26)
