@@ -25,10 +25,9 @@ from .task_runner import TaskKind, TaskRunner
 from .viewer import CompareView, FaceBox
 
 if TYPE_CHECKING:
-    import numpy as np
-
     from ..imaging import WriteResult
     from ..pipeline.likeness import IdentityCheck
+    from .quick_preview import FaceLayer
     from .tasks import FoundFace, OpenedPhoto, PreviewLook, RenderOutput
 
 #: Quiet time after the last slider move before a render starts (the newest value wins).
@@ -226,18 +225,21 @@ class PhotoEditor(QWidget):
         return self.host.engine.identity if self.host.engine is not None else None
 
     def show_quick_preview(self) -> None:
-        """At once, without the network: each face mixed from its two nearest anchor renders (or its exact
-        render where that is still valid), composed and shown labelled "Preview" until the exact render."""
+        """At once, without the network: each face mixed from its two nearest anchor renders, blended into
+        the photo (``quick_preview``) and shown labelled "Preview" until the exact render replaces it."""
         session = self.session
         if session is None:
             return
-        crops = session.mixed(self.fidelity, self.automatic)
-        if crops is None:
-            return  # the anchors are not ready yet: the exact render comes soon anyway
+        fidelities = session.quick_fidelities(self.fidelity, self.automatic)
+        if fidelities is None:
+            return  # the layers are not ready yet: the exact render comes soon anyway
         from .qimages import bgr_to_qimage
-        from .tasks import compose_preview
+        from .quick_preview import quick_compose
 
-        self.viewer.set_after(bgr_to_qimage(compose_preview(session.analysed, crops, self._look())), preview=True)
+        layers = {face_id: session.faces[face_id].layer for face_id in fidelities}
+        blends = {face_id: self.blend for face_id in fidelities} | session.blends()
+        image = quick_compose(session.analysed.photo.color, layers, fidelities, blends)
+        self.viewer.set_after(bgr_to_qimage(image), preview=True)
 
     def render_now(self) -> None:
         """Render the newest settings; a render already running is told to stop and its result is dropped."""
@@ -279,20 +281,22 @@ class PhotoEditor(QWidget):
 
     def _prepare_anchors(self, session: EditSession) -> None:
         """Render, in the background, the anchors of the faces that have none yet (for the quick preview)."""
-        missing = [face.id for face in session.faces.values() if face.included and not face.anchors]
+        missing = [face.id for face in session.faces.values() if face.included and face.layer is None]
         if not missing or self.tasks.running(ANCHORS):
             return
+        from ..pipeline.paste import DEFAULT_FEATHER
         from .tasks import anchors_task
 
-        def done(anchors: dict[int, dict[float, np.ndarray]]) -> None:
+        def done(layers: dict[int, FaceLayer]) -> None:
             if session is self.session:
-                session.apply_anchors(anchors)
+                session.apply_layers(layers)
 
         self.tasks.start(
             ANCHORS,
             anchors_task,
             session.analysed,
             missing,
+            DEFAULT_FEATHER,
             self.host.lock,
             on_progress=self.progress.emit,
             on_done=done,

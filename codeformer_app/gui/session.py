@@ -16,11 +16,7 @@ import numpy as np
 if TYPE_CHECKING:
     from ..pipeline.faces import FaceInPhoto
     from ..pipeline.photo import AnalysedPhoto
-
-
-#: Fidelities each face is rendered at in the background, so a slider move can show a mix of the two nearest
-#: at once (``EditSession.mixed``); 5 crops of 512 x 512 x 3 bytes a face.
-ANCHOR_FIDELITIES = (0.0, 0.25, 0.5, 0.75, 1.0)
+    from .quick_preview import FaceLayer
 
 
 @dataclass(frozen=True)
@@ -54,8 +50,8 @@ class FaceState:
     """The latest render's likeness to the input face (None without the identity network)."""
     blend: float | None = None
     """This face's own blend, or None to follow the photo's blend slider."""
-    anchors: dict[float, np.ndarray] = field(default_factory=dict)
-    """Renders at ``ANCHOR_FIDELITIES`` (filled in the background), for the instant slider preview."""
+    layer: FaceLayer | None = None
+    """Anchor renders warped into the photo (made in the background), for the instant slider preview."""
 
 
 @dataclass
@@ -135,23 +131,21 @@ class EditSession:
             self.faces[face_id].identity = face.identity
         self.preview = preview
 
-    def apply_anchors(self, anchors: dict[int, dict[float, np.ndarray]]) -> None:
-        for face_id, crops in anchors.items():
-            self.faces[face_id].anchors = crops
+    def apply_layers(self, layers: dict[int, FaceLayer]) -> None:
+        for face_id, layer in layers.items():
+            self.faces[face_id].layer = layer
 
-    def mixed(self, fidelity: float, auto: bool = False) -> dict[int, np.ndarray] | None:
-        """Every included face near what is wanted, at once, without the network: its exact render where that
-        is still valid, else a linear mix of its two nearest anchor renders; None while some face has neither."""
-        crops: dict[int, np.ndarray] = {}
+    def quick_fidelities(self, fidelity: float, auto: bool = False) -> dict[int, float] | None:
+        """The fidelity to mix each included face at for the instant preview (an automatic face: the one last
+        chosen); None while some face has no layer (or no automatic choice) yet."""
+        mix: dict[int, float] = {}
         for face_id, w in self.wanted(fidelity, auto).items():
             face = self.faces[face_id]
-            if face.rendered is not None and face.rendered.answers(w):
-                crops[face_id] = face.rendered.crop
-            elif w is not None and len(face.anchors) == len(ANCHOR_FIDELITIES):
-                crops[face_id] = _mix(face.anchors, w)
-            else:
+            chosen = face.rendered.fidelity if w is None and face.rendered is not None and face.rendered.auto else w
+            if face.layer is None or chosen is None:
                 return None
-        return crops
+            mix[face_id] = chosen
+        return mix
 
     def add_face(self, face: FaceInPhoto) -> int:
         """A face found in a box the user drew (aligned and cropped in a worker); returns its id.
@@ -163,15 +157,3 @@ class EditSession:
         face_id = self.analysed.encodings.add(face.crop)
         self.faces[face_id] = FaceState(face_id)
         return face_id
-
-
-def _mix(anchors: dict[float, np.ndarray], fidelity: float) -> np.ndarray:
-    """The linear mix of the two anchor renders around ``fidelity``."""
-    upper = next((i for i, w in enumerate(ANCHOR_FIDELITIES) if w >= fidelity), len(ANCHOR_FIDELITIES) - 1)
-    lower = max(0, upper - 1)
-    low, high = ANCHOR_FIDELITIES[lower], ANCHOR_FIDELITIES[upper]
-    if high == low or fidelity <= low:
-        return anchors[low]
-    t = (fidelity - low) / (high - low)
-    mixed = anchors[low].astype(np.float32) * (1.0 - t) + anchors[high].astype(np.float32) * t
-    return np.rint(mixed).astype(np.uint8)

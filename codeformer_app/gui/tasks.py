@@ -25,7 +25,8 @@ from ..pipeline.likeness import IdentityCheck, choose_fidelity
 from ..pipeline.photo import AnalysedPhoto, ComposeOptions, analyse_photo, compose
 from ..pipeline.restore_file import Engine
 from .qimages import THUMB_SIDE, bgr_to_qimage, thumbnail
-from .session import ANCHOR_FIDELITIES, RenderedFace
+from .quick_preview import ANCHOR_FIDELITIES, FaceLayer, face_layer
+from .session import RenderedFace
 
 
 @dataclass(frozen=True)
@@ -118,24 +119,25 @@ def render_faces_task(
 
 
 def anchors_task(
-    analysed: AnalysedPhoto, faces: list[int], lock: threading.Lock
-) -> Generator[Progress, None, dict[int, dict[float, np.ndarray]]]:
-    """Each face at ``ANCHOR_FIDELITIES`` (decoder only), so that the slider can show a mix of the two nearest
-    at once while the exact render follows. Yields between renders, so a newer render soon gets the lock."""
-    anchors: dict[int, dict[float, np.ndarray]] = {}
+    analysed: AnalysedPhoto, faces: list[int], feather: float, lock: threading.Lock
+) -> Generator[Progress, None, dict[int, FaceLayer]]:
+    """Each face at ``ANCHOR_FIDELITIES`` (decoder only), warped into the photo (``quick_preview``), so that
+    the slider can show a mix of the two nearest at once while the exact render follows. Yields between
+    renders, so that a newer render soon gets the lock."""
+    layers: dict[int, FaceLayer] = {}
+    shape = analysed.photo.color.shape[:2]
     for number, index in enumerate(faces):
         crops = {}
         for fidelity in ANCHOR_FIDELITIES:
             yield Progress(f"Preparing the quick preview: face {number + 1} of {len(faces)}", number, len(faces))
             with lock:
                 crops[fidelity] = render(analysed.encodings, index, fidelity, analysed.grey)
-        anchors[index] = crops
-    return anchors
+        layers[index] = face_layer(crops, analysed.faces[index].alignment, feather, shape)
+    return layers
 
 
 def compose_preview(analysed: AnalysedPhoto, crops: dict[int, np.ndarray], look: PreviewLook) -> np.ndarray:
-    """The 'after' photo at the input's size with the square feathered mask (no network: also used on the GUI
-    thread for the instant slider preview)."""
+    """The 'after' photo at the input's size with the square feathered mask."""
     options = ComposeOptions(upscale=1, feather=look.feather, blend=look.blend)
     color, _alpha = compose(analysed, crops, options, blend_per_face=look.blend_per_face)
     return color
