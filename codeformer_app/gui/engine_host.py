@@ -14,6 +14,7 @@ from .task_runner import TaskRunner
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ..model import CodeFormer
     from ..pipeline.restore_file import Engine
     from .settings import AppSettings
 
@@ -54,6 +55,8 @@ class EngineHost(QObject):
     def __init__(self, tasks: TaskRunner | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine: Engine | None = None
+        self.inpainter: CodeFormer | None = None
+        """The inpainting network (Faces ▸ Repair scratches), loaded on demand from its file."""
         self.choices: dict[str, Any] = {}
         self.lock = threading.Lock()
         self._tasks = tasks if tasks is not None else TaskRunner(self)
@@ -80,6 +83,7 @@ class EngineHost(QObject):
         # No lock: tasks take the engine when they start, and waiting here for a batch's file would freeze
         # the window.
         self.engine = engine
+        self.inpainter = None  # loaded again on demand, on the new engine's device
         _freeze_long_lived_objects()
         self.ready.emit()
 

@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 RENDER_DEBOUNCE_MS = 120
 #: Task names on the window's runner.
 OPEN, RENDER, SAVE, EXPORT, FIND_FACE, ANCHORS = "open", "render", "save", "export", "find-face", "anchors"
-PHOTO_TASKS = (OPEN, RENDER, SAVE, EXPORT, FIND_FACE, ANCHORS)
+FILL, LOAD_INPAINTER = "fill-scratches", "inpainter"
+PHOTO_TASKS = (OPEN, RENDER, SAVE, EXPORT, FIND_FACE, ANCHORS, FILL, LOAD_INPAINTER)
 NO_IDENTITY = "the identity network (dlib) is not installed, so likeness cannot be measured"
 
 
@@ -219,7 +220,7 @@ class PhotoEditor(QWidget):
         from .tasks import PreviewLook
 
         assert self.session is not None
-        return PreviewLook(DEFAULT_FEATHER, self.blend, self.session.blends())
+        return PreviewLook(DEFAULT_FEATHER, self.blend, self.session.blends(), self.session.repairs())
 
     def _check(self) -> IdentityCheck | None:
         return self.host.engine.identity if self.host.engine is not None else None
@@ -336,6 +337,7 @@ class PhotoEditor(QWidget):
             quality,
             ComposeOptions(upscale=upscale, feather=DEFAULT_FEATHER, blend=self.blend),
             session.blends(),
+            session.repairs(),
             engine,
             self.host.lock,
             on_done=done,

@@ -35,6 +35,16 @@ class RenderedFace:
         return self.auto if wanted is None else not self.auto and self.fidelity == wanted
 
 
+@dataclass(frozen=True)
+class Repair:
+    """Scratches filled by the inpainting network over one face: pasted over the restored face, only there."""
+
+    crop: np.ndarray
+    """The face's crop with the hole filled (its own pixels elsewhere), 8-bit BGR at the crop's size."""
+    mask: np.ndarray
+    """The soft paste mask over the crop (the hole, a little wider)."""
+
+
 @dataclass
 class FaceState:
     """One face of the photo and what the user chose for it."""
@@ -50,6 +60,8 @@ class FaceState:
     """The latest render's likeness to the input face (None without the identity network)."""
     blend: float | None = None
     """This face's own blend, or None to follow the photo's blend slider."""
+    repair: Repair | None = None
+    """Scratches filled with the brush (Faces ▸ Repair scratches), kept until the photo is closed."""
     layer: FaceLayer | None = None
     """Anchor renders warped into the photo (made in the background), for the instant slider preview."""
 
@@ -130,6 +142,14 @@ class EditSession:
             self.faces[face_id].rendered = face
             self.faces[face_id].identity = face.identity
         self.preview = preview
+
+    def repairs(self) -> dict[int, Repair]:
+        """The included faces' scratch repairs."""
+        return {face.id: face.repair for face in self.faces.values() if face.included and face.repair is not None}
+
+    def apply_repairs(self, repairs: dict[int, Repair]) -> None:
+        for face_id, repair in repairs.items():
+            self.faces[face_id].repair = repair
 
     def apply_layers(self, layers: dict[int, FaceLayer]) -> None:
         for face_id, layer in layers.items():

@@ -22,11 +22,12 @@ from ..imaging import Photo, WriteResult, photo_8bit_bgr, read_photo, write_byte
 from ..pipeline.encodings import render
 from ..pipeline.faces import FaceInPhoto, face_from_detection
 from ..pipeline.likeness import IdentityCheck, choose_fidelity
+from ..pipeline.paste import paste_face
 from ..pipeline.photo import AnalysedPhoto, ComposeOptions, analyse_photo, compose
 from ..pipeline.restore_file import Engine
 from .qimages import THUMB_SIDE, bgr_to_qimage, thumbnail
 from .quick_preview import ANCHOR_FIDELITIES, FaceLayer, face_layer
-from .session import RenderedFace
+from .session import RenderedFace, Repair
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,8 @@ class PreviewLook:
     feather: float
     blend: float = 1.0
     blend_per_face: dict[int, float] | None = None
+    repairs: dict[int, Repair] | None = None
+    """Scratches filled with the brush, pasted over the restored faces."""
 
 
 def render_face(
@@ -140,7 +143,17 @@ def compose_preview(analysed: AnalysedPhoto, crops: dict[int, np.ndarray], look:
     """The 'after' photo at the input's size with the square feathered mask."""
     options = ComposeOptions(upscale=1, feather=look.feather, blend=look.blend)
     color, _alpha = compose(analysed, crops, options, blend_per_face=look.blend_per_face)
+    paste_repairs(color, analysed, look.repairs or {}, 1.0, look.feather)
     return color
+
+
+def paste_repairs(
+    canvas: np.ndarray, analysed: AnalysedPhoto, repairs: dict[int, Repair], scale: float, feather: float
+) -> None:
+    """Paste the filled scratches into ``canvas`` (the composed photo, ``scale`` times the input) in place,
+    each only around its hole."""
+    for index, repair in repairs.items():
+        paste_face(canvas, repair.crop, analysed.faces[index].alignment, scale, feather, repair.mask)
 
 
 def all_crops(reuse: dict[int, np.ndarray], rendered: dict[int, RenderedFace]) -> dict[int, np.ndarray]:
@@ -177,6 +190,7 @@ def save_task(
     quality: int | None,
     options: ComposeOptions,
     blend_per_face: dict[int, float],
+    repairs: dict[int, Repair],
     engine: Engine,
     lock: threading.Lock,
 ) -> Generator[Progress, None, WriteResult]:
@@ -186,6 +200,7 @@ def save_task(
     yield Progress(f"Writing {target.name}")
     with lock:
         color, alpha = compose(analysed, crops, options, engine.upscaler, engine.parser, blend_per_face)
+    paste_repairs(color, analysed, repairs, float(options.upscale), options.feather)
     return write_photo(target, color, alpha, analysed.photo.info, fmt, quality)
 
 
