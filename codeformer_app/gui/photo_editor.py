@@ -234,12 +234,15 @@ class PhotoEditor(QWidget):
         fidelities = session.quick_fidelities(self.fidelity, self.automatic)
         if fidelities is None:
             return  # the layers are not ready yet: the exact render comes soon anyway
+        from ..pipeline.paste import DEFAULT_FEATHER
         from .qimages import bgr_to_qimage
         from .quick_preview import quick_compose
+        from .tasks import paste_repairs
 
         layers = {face_id: session.faces[face_id].layer for face_id in fidelities}
         blends = {face_id: self.blend for face_id in fidelities} | session.blends()
         image = quick_compose(session.analysed.photo.color, layers, fidelities, blends)
+        paste_repairs(image, session.analysed, session.repairs(), 1.0, DEFAULT_FEATHER)
         self.viewer.set_after(bgr_to_qimage(image), preview=True)
 
     def render_now(self) -> None:
