@@ -209,3 +209,45 @@ def test_a_slider_move_repaints_at_once_without_waiting_for_the_network(qtbot, w
     assert not win.viewer.preview, "the exact render replaced the preview"
     assert all(face.fidelity == 0.85 for face in doc.rendered.values())
     assert not np.array_equal(doc.preview, before)
+
+
+LOADED_ENGINE_SCRIPT = """
+import sys, time
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from codeformer_app.gui.main_window import MainWindow
+from codeformer_app.gui.settings import AppSettings
+win = MainWindow(AppSettings())
+win.show()
+win.host.load(weights=Path(sys.argv[1]), device="cpu", detector="mtcnn", parsing=False, upscaler=False, identity=True)
+win.open_photo(Path(sys.argv[2]))
+deadline = time.monotonic() + 120
+while (win.document is None or win.busy) and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.01)
+print(win.document.faces[0].identity)
+"""
+
+
+def test_likeness_with_dlib_loaded_by_the_engine_task(tmp_path: Path, tiny_weights: Path) -> None:
+    """dlib's network loaded by the engine's worker crashed the first render's likeness (see identity_thread)."""
+    import os
+    import subprocess
+    import sys
+
+    from codeformer_app.identity import identity_missing_reason
+
+    if identity_missing_reason() is not None:
+        pytest.skip(identity_missing_reason())
+    photo = write_image(tmp_path / "astronaut.png", astronaut_bgr())
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    run = subprocess.run(
+        [sys.executable, "-c", LOADED_ENGINE_SCRIPT, str(tiny_weights), str(photo)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert -1.0 <= float(run.stdout.strip().splitlines()[-1]) <= 1.0

@@ -27,7 +27,13 @@ def _load_task(choices: dict[str, Any]) -> Generator[str, None, Engine]:
     from ..pipeline.engine_setup import EngineSpec, load_engine  # the heavy import happens here, off the GUI thread
 
     yield "Loading the networks…"
-    return load_engine(EngineSpec(**choices))
+    engine = load_engine(EngineSpec(**{**choices, "identity": False}))
+    if not choices.get("identity"):
+        return engine
+    from .identity_thread import with_identity
+
+    yield "Loading the identity network (dlib)…"
+    return with_identity(engine)
 
 
 def engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, Any]:
