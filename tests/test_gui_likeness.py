@@ -18,6 +18,7 @@ from superqt.utils import WorkerBase
 
 from codeformer_app.gui.face_list import DRIFT_TIP
 from codeformer_app.gui.main_window import MainWindow
+from codeformer_app.gui.quick_preview import quick_compose
 from codeformer_app.gui.settings import AppSettings
 from codeformer_app.identity.model import EMBEDDING_SIZE, Embedding
 from codeformer_app.imaging import read_photo
@@ -211,12 +212,24 @@ def test_a_slider_move_repaints_at_once_without_waiting_for_the_network(qtbot, w
     assert not np.array_equal(doc.preview, before)
 
 
+def test_the_quick_preview_at_an_anchor_is_the_exact_render(qtbot, windows, astronaut_file: Path) -> None:
+    """Mixing pre-warped anchors equals warping the mixed crops, up to rounding (1 level)."""
+    win = windows()
+    open_and_settle(qtbot, win, astronaut_file)
+    doc = win.document
+    fidelities = doc.quick_fidelities(win.fidelity)
+    assert fidelities == {0: 0.5}
+    quick = quick_compose(doc.analysed.photo.color, {0: doc.faces[0].layer}, fidelities, {})
+    assert np.abs(quick.astype(np.int32) - doc.preview).max() <= 1
+
+
 LOADED_ENGINE_SCRIPT = """
 import sys, time
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from codeformer_app.gui.main_window import MainWindow
+from codeformer_app.gui.quick_preview import quick_compose
 from codeformer_app.gui.settings import AppSettings
 win = MainWindow(AppSettings())
 win.show()
