@@ -14,6 +14,7 @@ from .task_runner import TaskRunner
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from ..model import CodeFormer
     from ..pipeline.restore_file import Engine
     from .settings import AppSettings
 
@@ -26,7 +27,13 @@ def _load_task(choices: dict[str, Any]) -> Generator[str, None, Engine]:
     from ..pipeline.engine_setup import EngineSpec, load_engine  # the heavy import happens here, off the GUI thread
 
     yield "Loading the networks…"
-    return load_engine(EngineSpec(**choices))
+    engine = load_engine(EngineSpec(**{**choices, "identity": False}))
+    if not choices.get("identity"):
+        return engine
+    from .identity_thread import with_identity
+
+    yield "Loading the identity network (dlib)…"
+    return with_identity(engine)
 
 
 def engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, Any]:
@@ -38,6 +45,7 @@ def engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, Any
         "parsing": settings.parsing,
         "upscaler": True,  # when installed: a save or a batch may ask for 2-4x whatever the settings say
         "threads": settings.thread_count(),
+        "identity": True,  # each face's likeness in the face list, and automatic fidelity (skipped with a warning)
     }
 
 
@@ -53,6 +61,8 @@ class EngineHost(QObject):
     def __init__(self, tasks: TaskRunner | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.engine: Engine | None = None
+        self.inpainter: CodeFormer | None = None
+        """The inpainting network (Faces ▸ Repair scratches), loaded on demand from its file."""
         self.choices: dict[str, Any] = {}
         self.lock = threading.Lock()
         self._tasks = tasks if tasks is not None else TaskRunner(self)
@@ -79,6 +89,7 @@ class EngineHost(QObject):
         # No lock: tasks take the engine when they start, and waiting here for a batch's file would freeze
         # the window.
         self.engine = engine
+        self.inpainter = None  # loaded again on demand, on the new engine's device
         _freeze_long_lived_objects()
         self.ready.emit()
 

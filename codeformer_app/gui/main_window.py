@@ -19,6 +19,7 @@ from . import save_formats
 from .engine_host import EngineHost, engine_choices
 from .messages import show_error
 from .photo_editor import OPEN, PhotoEditor
+from .scratch_repair import ScratchRepair
 from .session import EditSession
 from .settings import DIALOG_FIELDS, AppSettings, update_settings
 from .task_runner import TaskKind, TaskRunner
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.editor.status.connect(self._show_status)
         self.editor.progress.connect(self._task_progress)
         self.viewer, self.slider, self.face_list = self.editor.viewer, self.editor.slider, self.editor.face_list
+        self.scratches = ScratchRepair(self.editor, lambda: self.settings.inpainting_weights, self)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
         self.tabs.addTab(self.editor, "Photo")
@@ -94,7 +96,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
 
     def _update_actions(self) -> None:
-        for act in (self.save_action, self.save_as_action, self.export_action, self.draw_action):
+        photo_actions = (self.save_action, self.save_as_action, self.export_action, self.draw_action)
+        for act in (*photo_actions, self.repair_action, self.fill_action, self.clear_scratches_action):
             act.setEnabled(self.document is not None)
 
     # -- the photo (shown and edited by the editor) ----------------------------------------------------------
@@ -130,7 +133,9 @@ class MainWindow(QMainWindow):
     def _engine_ready(self) -> None:
         engine = self.host.engine
         device = engine.model.position_emb.device if engine is not None else "?"
-        self._show_status(f"Ready ({device}). Drop a photo onto the window, or use File ▸ Open.")
+        notes = f" Note: {'; '.join(engine.warnings)}." if engine is not None and engine.warnings else ""
+        self._show_status(f"Ready ({device}). Drop a photo onto the window, or use File ▸ Open.{notes}")
+        self.status_label.setToolTip(notes.strip())  # stays readable after the status line moves on
         self._ensure_batch_panel()
         pending, self._pending_open = self._pending_open, None
         doc = self.document

@@ -1,7 +1,10 @@
-"""The Photo tab: the before/after view, the fidelity slider and the face list over one :class:`EditSession`.
+"""The Photo tab: the before/after view, the fidelity and blend sliders and the face list over one
+:class:`EditSession`.
 
 The views are thin: they show the session and turn the user's edits into session changes and render requests.
-All work runs on the window's :class:`TaskRunner`, whose results are applied here on the GUI thread.
+All work runs on the window's :class:`TaskRunner`, whose results are applied here on the GUI thread. The one
+exception is the instant slider preview: a mix of each face's background anchor renders, composed here (no
+network), so a slider move shows within a frame while the exact render follows.
 """
 
 from __future__ import annotations
@@ -10,28 +13,30 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, Signal
+from PySide6.QtWidgets import QLabel, QSplitter, QVBoxLayout, QWidget
 
 from .engine_host import EngineHost
 from .face_list import FaceList
 from .messages import show_error
+from .photo_controls import SLIDER_STEPS, PhotoControls
 from .session import EditSession
 from .task_runner import TaskKind, TaskRunner
 from .viewer import CompareView, FaceBox
 
 if TYPE_CHECKING:
     from ..imaging import WriteResult
-    from .tasks import FoundFace, OpenedPhoto, RenderOutput
+    from ..pipeline.likeness import IdentityCheck
+    from .quick_preview import FaceLayer
+    from .tasks import FoundFace, OpenedPhoto, PreviewLook, RenderOutput
 
-#: Slider positions per unit of fidelity (the slider is an integer widget).
-SLIDER_STEPS = 100
 #: Quiet time after the last slider move before a render starts (the newest value wins).
 RENDER_DEBOUNCE_MS = 120
 #: Task names on the window's runner.
-OPEN, RENDER, SAVE, EXPORT, FIND_FACE = "open", "render", "save", "export", "find-face"
-PHOTO_TASKS = (OPEN, RENDER, SAVE, EXPORT, FIND_FACE)
-FIDELITY_HINT = "0 = strongest restoration · 1 = closest to the input"
+OPEN, RENDER, SAVE, EXPORT, FIND_FACE, ANCHORS = "open", "render", "save", "export", "find-face", "anchors"
+FILL, LOAD_INPAINTER = "fill-scratches", "inpainter"
+PHOTO_TASKS = (OPEN, RENDER, SAVE, EXPORT, FIND_FACE, ANCHORS, FILL, LOAD_INPAINTER)
+NO_IDENTITY = "the identity network (dlib) is not installed, so likeness cannot be measured"
 
 
 class PhotoEditor(QWidget):
@@ -48,36 +53,31 @@ class PhotoEditor(QWidget):
         self.session: EditSession | None = None
         self._build(fidelity)
         tasks.task_ended.connect(self._task_ended)
+        host.ready.connect(self._engine_ready)
 
     def _build(self, fidelity: float) -> None:
         self.viewer = CompareView()
         self.viewer.face_clicked.connect(self._face_clicked)
         self.viewer.box_drawn.connect(self.add_face_in_box)
-        self.slider = QSlider(Qt.Orientation.Horizontal)
-        self.slider.setObjectName("fidelitySlider")
-        self.slider.setRange(0, SLIDER_STEPS)
-        self.slider.setValue(round(fidelity * SLIDER_STEPS))
-        self.slider.setToolTip(FIDELITY_HINT)
+        self.controls = PhotoControls(fidelity)
+        self.slider, self.blend_slider, self.auto_box = (
+            self.controls.slider,
+            self.controls.blend_slider,
+            self.controls.auto,
+        )
         self.slider.valueChanged.connect(self._slider_moved)
-        self.fidelity_label = QLabel(f"{self.fidelity:.2f}")
-        self.fidelity_label.setObjectName("fidelityLabel")
-        hint = QLabel(FIDELITY_HINT)
-        hint.setStyleSheet("color: gray; font-size: 11px;")
+        self.blend_slider.valueChanged.connect(self._slider_moved)
+        self.auto_box.toggled.connect(lambda _on: self.request_render())
         self.face_list = FaceList()
         self.face_list.include_toggled.connect(self.set_face_included)
         self.face_list.fidelity_set.connect(self.set_face_fidelity)
+        self.face_list.blend_set.connect(self.set_face_blend)
         self.face_list.face_selected.connect(lambda face_id: self.viewer.set_boxes(self.viewer.boxes, face_id))
         self.faces_label = QLabel("No photo open")
 
         side = QWidget()
         side_layout = QVBoxLayout(side)
-        row = QHBoxLayout()
-        row.addWidget(QLabel("<b>Fidelity</b>"))
-        row.addStretch(1)
-        row.addWidget(self.fidelity_label)
-        side_layout.addLayout(row)
-        side_layout.addWidget(self.slider)
-        side_layout.addWidget(hint)
+        side_layout.addWidget(self.controls)
         side_layout.addSpacing(8)
         side_layout.addWidget(self.faces_label)
         side_layout.addWidget(self.face_list, 1)
@@ -95,7 +95,15 @@ class PhotoEditor(QWidget):
 
     @property
     def fidelity(self) -> float:
-        return self.slider.value() / SLIDER_STEPS
+        return self.controls.fidelity
+
+    @property
+    def blend(self) -> float:
+        return self.controls.blend
+
+    @property
+    def automatic(self) -> bool:
+        return self.controls.automatic
 
     def set_fidelity(self, fidelity: float) -> None:
         self.slider.setValue(round(fidelity * SLIDER_STEPS))
@@ -115,6 +123,7 @@ class PhotoEditor(QWidget):
     def show_photo(self, opened: OpenedPhoto, source: Path | None, name: str) -> None:
         """A newly analysed photo becomes the session; its faces are rendered at once."""
         self.tasks.cancel(RENDER)
+        self.tasks.cancel(ANCHORS)
         self.session = EditSession(opened.analysed, source, name)
         self.viewer.set_images(opened.image)
         self.face_list.clear_faces()
@@ -125,8 +134,12 @@ class PhotoEditor(QWidget):
             self.status.emit(f"{name}: no faces found. Mark one with Faces ▸ Mark a missed face.")
         self.render_now()
 
-    def _slider_moved(self, value: int) -> None:
-        self.fidelity_label.setText(f"{value / SLIDER_STEPS:.2f}")
+    def _engine_ready(self) -> None:
+        engine = self.host.engine
+        self.controls.set_auto_available(None if engine is not None and engine.identity is not None else NO_IDENTITY)
+
+    def _slider_moved(self, _value: int) -> None:
+        self.show_quick_preview()
         self.request_render()
 
     def set_face_included(self, face_id: int, included: bool) -> None:
@@ -138,6 +151,12 @@ class PhotoEditor(QWidget):
     def set_face_fidelity(self, face_id: int, fidelity: float | None) -> None:
         if self.session is not None:
             self.session.set_fidelity(face_id, fidelity)
+            self.request_render()
+
+    def set_face_blend(self, face_id: int, blend: float | None) -> None:
+        if self.session is not None:
+            self.session.set_blend(face_id, blend)
+            self.show_quick_preview()
             self.request_render()
 
     def _refresh_faces(self) -> None:
@@ -196,38 +215,97 @@ class PhotoEditor(QWidget):
             self.tasks.debounce(RENDER, RENDER_DEBOUNCE_MS, self.render_now)
             self.viewer.set_busy("Rendering…")
 
+    def _look(self) -> PreviewLook:
+        from ..pipeline.paste import DEFAULT_FEATHER
+        from .tasks import PreviewLook
+
+        assert self.session is not None
+        return PreviewLook(DEFAULT_FEATHER, self.blend, self.session.blends(), self.session.repairs())
+
+    def _check(self) -> IdentityCheck | None:
+        return self.host.engine.identity if self.host.engine is not None else None
+
+    def show_quick_preview(self) -> None:
+        """At once, without the network: each face mixed from its two nearest anchor renders, blended into
+        the photo (``quick_preview``) and shown labelled "Preview" until the exact render replaces it."""
+        session = self.session
+        if session is None:
+            return
+        fidelities = session.quick_fidelities(self.fidelity, self.automatic)
+        if fidelities is None:
+            return  # the layers are not ready yet: the exact render comes soon anyway
+        from ..pipeline.paste import DEFAULT_FEATHER
+        from .qimages import bgr_to_qimage
+        from .quick_preview import quick_compose
+        from .tasks import paste_repairs
+
+        layers = {face_id: session.faces[face_id].layer for face_id in fidelities}
+        blends = {face_id: self.blend for face_id in fidelities} | session.blends()
+        image = quick_compose(session.analysed.photo.color, layers, fidelities, blends)
+        paste_repairs(image, session.analysed, session.repairs(), 1.0, DEFAULT_FEATHER)
+        self.viewer.set_after(bgr_to_qimage(image), preview=True)
+
     def render_now(self) -> None:
         """Render the newest settings; a render already running is told to stop and its result is dropped."""
         session = self.session
         if session is None:
             return
-        from ..pipeline.paste import DEFAULT_FEATHER
         from .tasks import preview_task
 
-        fidelity = self.fidelity
+        fidelity, auto = self.fidelity, self.automatic
+        check = self._check()
 
         def done(output: RenderOutput) -> None:
             if session is not self.session:
                 return
             session.apply_render(output.rendered, output.preview)
             self.viewer.set_after(output.image)
-            for face_id, thumb in output.thumbs.items():
-                self.face_list.set_after(face_id, thumb)
-            self.status.emit(f"Fidelity {fidelity:.2f}: {len(session.included())} face(s) restored.")
+            threshold = check.threshold if check is not None else None
+            for face_id, face in output.rendered.items():
+                self.face_list.set_after(face_id, output.thumbs[face_id])
+                self.face_list.set_result(face_id, face.fidelity, face.auto, face.identity, threshold)
+            label = "Automatic fidelity" if auto else f"Fidelity {fidelity:.2f}"
+            self.status.emit(f"{label}: {len(session.included())} face(s) restored.")
+            self._prepare_anchors(session)
 
         self.tasks.start(
             RENDER,
             preview_task,
             session.analysed,
-            session.to_render(fidelity),
-            session.reusable(fidelity),
-            DEFAULT_FEATHER,
+            session.to_render(fidelity, auto),
+            session.reusable(fidelity, auto),
+            self._look(),
             self.host.lock,
+            check,
             on_progress=self.progress.emit,
             on_done=done,
             on_error=lambda error: show_error(self, "Rendering failed", error),
         )
         self.viewer.set_busy("Rendering…")
+
+    def _prepare_anchors(self, session: EditSession) -> None:
+        """Render, in the background, the anchors of the faces that have none yet (for the quick preview)."""
+        missing = [face.id for face in session.faces.values() if face.included and face.layer is None]
+        if not missing or self.tasks.running(ANCHORS):
+            return
+        from ..pipeline.paste import DEFAULT_FEATHER
+        from .tasks import anchors_task
+
+        def done(layers: dict[int, FaceLayer]) -> None:
+            if session is self.session:
+                session.apply_layers(layers)
+
+        self.tasks.start(
+            ANCHORS,
+            anchors_task,
+            session.analysed,
+            missing,
+            DEFAULT_FEATHER,
+            self.host.lock,
+            on_progress=self.progress.emit,
+            on_done=done,
+            on_error=lambda error: show_error(self, "Preparing the quick preview failed", error),
+        )
 
     def _task_ended(self, name: str) -> None:
         if name == RENDER and not self.rendering:
@@ -244,7 +322,7 @@ class PhotoEditor(QWidget):
         from ..pipeline.photo import ComposeOptions
         from .tasks import save_task
 
-        fidelity = self.fidelity
+        fidelity, auto = self.fidelity, self.automatic
 
         def done(result: WriteResult) -> None:
             session.saved_to = path
@@ -255,12 +333,14 @@ class PhotoEditor(QWidget):
             f"Saving {path.name}",
             save_task,
             session.analysed,
-            session.to_render(fidelity),
-            session.reusable(fidelity),
+            session.to_render(fidelity, auto),
+            session.reusable(fidelity, auto),
             path,
             fmt,
             quality,
-            ComposeOptions(upscale=upscale, feather=DEFAULT_FEATHER),
+            ComposeOptions(upscale=upscale, feather=DEFAULT_FEATHER, blend=self.blend),
+            session.blends(),
+            session.repairs(),
             engine,
             self.host.lock,
             on_done=done,
@@ -275,17 +355,18 @@ class PhotoEditor(QWidget):
             return
         from .tasks import export_crops_task
 
-        fidelity = self.fidelity
+        fidelity, auto = self.fidelity, self.automatic
         self.run(
             EXPORT,
             "Exporting faces",
             export_crops_task,
             session.analysed,
-            session.to_render(fidelity),
-            session.reusable(fidelity),
+            session.to_render(fidelity, auto),
+            session.reusable(fidelity, auto),
             folder,
             Path(session.name).stem,
             self.host.lock,
+            self._check(),
             on_done=lambda paths: self.status.emit(f"Exported {len(paths)} face(s) to {folder}"),
             error_title="Could not export the faces",
             kind=TaskKind.WRITER,

@@ -16,13 +16,33 @@ import numpy as np
 if TYPE_CHECKING:
     from ..pipeline.faces import FaceInPhoto
     from ..pipeline.photo import AnalysedPhoto
+    from .quick_preview import FaceLayer
 
 
 @dataclass(frozen=True)
 class RenderedFace:
     fidelity: float
+    """The fidelity used (the chosen one when ``auto``)."""
     crop: np.ndarray
     """The restored face at the network's size, 8-bit BGR."""
+    identity: float | None = None
+    """Likeness to the input face in [-1, 1], when the identity network is loaded."""
+    auto: bool = False
+    """The fidelity was chosen automatically (the lowest that keeps the likeness)."""
+
+    def answers(self, wanted: float | None) -> bool:
+        """This render is what ``wanted`` asks for (a fidelity, or None: automatic)."""
+        return self.auto if wanted is None else not self.auto and self.fidelity == wanted
+
+
+@dataclass(frozen=True)
+class Repair:
+    """Scratches filled by the inpainting network over one face: pasted over the restored face, only there."""
+
+    crop: np.ndarray
+    """The face's crop with the hole filled (its own pixels elsewhere), 8-bit BGR at the crop's size."""
+    mask: np.ndarray
+    """The soft paste mask over the crop (the hole, a little wider)."""
 
 
 @dataclass
@@ -36,6 +56,14 @@ class FaceState:
     """This face's own fidelity, or None to follow the photo's slider."""
     rendered: RenderedFace | None = None
     """The latest render, re-used while its fidelity is still the one wanted."""
+    identity: float | None = None
+    """The latest render's likeness to the input face (None without the identity network)."""
+    blend: float | None = None
+    """This face's own blend, or None to follow the photo's blend slider."""
+    repair: Repair | None = None
+    """Scratches filled with the brush (Faces ▸ Repair scratches), kept until the photo is closed."""
+    layer: FaceLayer | None = None
+    """Anchor renders warped into the photo (made in the background), for the instant slider preview."""
 
 
 @dataclass
@@ -72,38 +100,72 @@ class EditSession:
     def set_fidelity(self, face_id: int, fidelity: float | None) -> None:
         self.faces[face_id].fidelity = fidelity
 
+    def set_blend(self, face_id: int, blend: float | None) -> None:
+        self.faces[face_id].blend = blend
+
     def included(self) -> list[int]:
         return [face.id for face in self.faces.values() if face.included]
 
-    def wanted(self, fidelity: float) -> dict[int, float]:
-        """Fidelity of every included face at the photo-wide ``fidelity``."""
+    def wanted(self, fidelity: float, auto: bool = False) -> dict[int, float | None]:
+        """Fidelity of every included face at the photo-wide ``fidelity``; None where it is chosen
+        automatically (``auto``, for the faces without an own fidelity)."""
+        photo_wide = None if auto else fidelity
         return {
-            face.id: fidelity if face.fidelity is None else face.fidelity
+            face.id: photo_wide if face.fidelity is None else face.fidelity
             for face in self.faces.values()
             if face.included
         }
 
-    def to_render(self, fidelity: float) -> dict[int, float]:
-        """The included faces whose latest render is missing or at another fidelity."""
-        return {
-            face_id: w
-            for face_id, w in self.wanted(fidelity).items()
-            if self.faces[face_id].rendered is None or self.faces[face_id].rendered.fidelity != w
-        }
+    def _fresh(self, face_id: int, wanted: float | None) -> bool:
+        rendered = self.faces[face_id].rendered
+        return rendered is not None and rendered.answers(wanted)
 
-    def reusable(self, fidelity: float) -> dict[int, np.ndarray]:
-        """Crops already rendered at the fidelity they are wanted at."""
+    def to_render(self, fidelity: float, auto: bool = False) -> dict[int, float | None]:
+        """The included faces whose latest render is missing or not what is wanted now."""
+        return {face_id: w for face_id, w in self.wanted(fidelity, auto).items() if not self._fresh(face_id, w)}
+
+    def reusable(self, fidelity: float, auto: bool = False) -> dict[int, np.ndarray]:
+        """Crops already rendered as they are wanted."""
         return {
             face_id: self.faces[face_id].rendered.crop
-            for face_id, w in self.wanted(fidelity).items()
-            if self.faces[face_id].rendered is not None and self.faces[face_id].rendered.fidelity == w
+            for face_id, w in self.wanted(fidelity, auto).items()
+            if self._fresh(face_id, w)
         }
+
+    def blends(self) -> dict[int, float]:
+        """The faces' own blends (the others follow the photo's blend)."""
+        return {face.id: face.blend for face in self.faces.values() if face.blend is not None}
 
     def apply_render(self, rendered: dict[int, RenderedFace], preview: np.ndarray) -> None:
         """What a preview task returned: its new face renders and the composed photo."""
         for face_id, face in rendered.items():
             self.faces[face_id].rendered = face
+            self.faces[face_id].identity = face.identity
         self.preview = preview
+
+    def repairs(self) -> dict[int, Repair]:
+        """The included faces' scratch repairs."""
+        return {face.id: face.repair for face in self.faces.values() if face.included and face.repair is not None}
+
+    def apply_repairs(self, repairs: dict[int, Repair]) -> None:
+        for face_id, repair in repairs.items():
+            self.faces[face_id].repair = repair
+
+    def apply_layers(self, layers: dict[int, FaceLayer]) -> None:
+        for face_id, layer in layers.items():
+            self.faces[face_id].layer = layer
+
+    def quick_fidelities(self, fidelity: float, auto: bool = False) -> dict[int, float] | None:
+        """The fidelity to mix each included face at for the instant preview (an automatic face: the one last
+        chosen); None while some face has no layer (or no automatic choice) yet."""
+        mix: dict[int, float] = {}
+        for face_id, w in self.wanted(fidelity, auto).items():
+            face = self.faces[face_id]
+            chosen = face.rendered.fidelity if w is None and face.rendered is not None and face.rendered.auto else w
+            if face.layer is None or chosen is None:
+                return None
+            mix[face_id] = chosen
+        return mix
 
     def add_face(self, face: FaceInPhoto) -> int:
         """A face found in a box the user drew (aligned and cropped in a worker); returns its id.

@@ -23,7 +23,17 @@ UPSCALE_CHOICES = (1, 2, 3, 4)
 
 
 #: The fields the Settings dialog edits (the others are remembered as the app is used).
-DIALOG_FIELDS = ("device", "threads", "detector", "fidelity", "upscale", "parsing", "output_format", "quality")
+DIALOG_FIELDS = (
+    "device",
+    "threads",
+    "detector",
+    "fidelity",
+    "upscale",
+    "parsing",
+    "output_format",
+    "quality",
+    "inpainting_weights",
+)
 
 
 def default_threads() -> int:
@@ -42,6 +52,8 @@ class AppSettings:
     parsing: bool = True
     output_format: str = SAME_FORMAT
     quality: int = DEFAULT_JPEG_QUALITY
+    inpainting_weights: str = ""
+    """``codeformer_inpainting.pth`` for Faces ▸ Repair scratches; empty: not available."""
     open_folder: str = ""
     save_folder: str = ""
     batch_input: str = ""

@@ -11,7 +11,11 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QDoubleSpinBox,
+    QFileDialog,
     QFormLayout,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
     QSpinBox,
     QWidget,
 )
@@ -29,6 +33,7 @@ DEVICE_LABELS = {
 }
 DETECTOR_LABELS = {"mtcnn": "MTCNN (built in, offline)", "retinaface": "RetinaFace (needs its weights)"}
 MAX_THREADS = 256
+WEIGHTS_FILTER = "CodeFormer weights (*.pth *.safetensors);;All files (*)"
 
 
 class SettingsDialog(QDialog):
@@ -71,6 +76,14 @@ class SettingsDialog(QDialog):
         self.quality = QSpinBox()
         self.quality.setRange(1, 100)
         self.quality.setValue(settings.quality)
+        self.inpainting = QLineEdit(settings.inpainting_weights)
+        self.inpainting.setObjectName("inpaintingWeights")
+        self.inpainting.setPlaceholderText("codeformer_inpainting.pth (for Faces ▸ Repair scratches)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._choose_inpainting)
+        inpainting = QHBoxLayout()
+        inpainting.addWidget(self.inpainting, 1)
+        inpainting.addWidget(browse)
 
         form = QFormLayout(self)
         form.addRow("Run the networks on", self.device)
@@ -81,10 +94,16 @@ class SettingsDialog(QDialog):
         form.addRow("", self.parsing)
         form.addRow("Save as", self.output_format)
         form.addRow("JPEG/WebP quality", self.quality)
+        form.addRow("Inpainting weights", inpainting)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
+
+    def _choose_inpainting(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Inpainting weights", "", WEIGHTS_FILTER)
+        if path:
+            self.inpainting.setText(path)
 
     def result_settings(self) -> AppSettings:
         return replace(
@@ -97,4 +116,5 @@ class SettingsDialog(QDialog):
             parsing=self.parsing.isChecked(),
             output_format=self.output_format.currentData(),
             quality=self.quality.value(),
+            inpainting_weights=self.inpainting.text().strip(),
         ).checked()

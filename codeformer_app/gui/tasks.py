@@ -21,10 +21,13 @@ from ..errors import CodeFormerAppError
 from ..imaging import Photo, WriteResult, photo_8bit_bgr, read_photo, write_bytes_atomic, write_photo
 from ..pipeline.encodings import render
 from ..pipeline.faces import FaceInPhoto, face_from_detection
+from ..pipeline.likeness import IdentityCheck, choose_fidelity
+from ..pipeline.paste import paste_face
 from ..pipeline.photo import AnalysedPhoto, ComposeOptions, analyse_photo, compose
 from ..pipeline.restore_file import Engine
 from .qimages import THUMB_SIDE, bgr_to_qimage, thumbnail
-from .session import RenderedFace
+from .quick_preview import ANCHOR_FIDELITIES, FaceLayer, face_layer
+from .session import RenderedFace, Repair
 
 
 @dataclass(frozen=True)
@@ -73,16 +76,84 @@ def open_task(
     return OpenedPhoto(analysed, image, [thumbnail(face.crop, THUMB_SIDE) for face in analysed.faces])
 
 
+@dataclass(frozen=True)
+class PreviewLook:
+    """How the faces are blended into the preview: the photo's blend and the faces' own ones."""
+
+    feather: float
+    blend: float = 1.0
+    blend_per_face: dict[int, float] | None = None
+    repairs: dict[int, Repair] | None = None
+    """Scratches filled with the brush, pasted over the restored faces."""
+
+
+def render_face(
+    analysed: AnalysedPhoto, index: int, fidelity: float | None, check: IdentityCheck | None
+) -> RenderedFace:
+    """One face at ``fidelity`` (None: the lowest that keeps the likeness), with its likeness when ``check``
+    is there. The caller holds the engine lock."""
+
+    def at(w: float) -> np.ndarray:
+        return render(analysed.encodings, index, w, analysed.grey)
+
+    if check is None:
+        if fidelity is None:
+            raise CodeFormerAppError("automatic fidelity needs the identity network, which is not loaded")
+        return RenderedFace(fidelity, at(fidelity))
+    score = check.scorer(analysed.faces[index].crop)
+    if fidelity is None:
+        choice = choose_fidelity(at, score, check.threshold)
+        return RenderedFace(choice.fidelity, choice.crop, choice.identity, auto=True)
+    crop = at(fidelity)
+    return RenderedFace(fidelity, crop, score(crop))
+
+
 def render_faces_task(
-    analysed: AnalysedPhoto, plan: dict[int, float], lock: threading.Lock
+    analysed: AnalysedPhoto, plan: dict[int, float | None], lock: threading.Lock, check: IdentityCheck | None = None
 ) -> Generator[Progress, None, dict[int, RenderedFace]]:
-    """Render the faces of ``plan`` (face id -> fidelity) one by one; the first render of a face encodes it."""
+    """Render the faces of ``plan`` (face id -> fidelity, None: automatic) one by one, each with its likeness
+    when ``check`` is there; the first render of a face encodes it."""
     rendered: dict[int, RenderedFace] = {}
     for number, (index, fidelity) in enumerate(plan.items()):
         yield Progress(f"Restoring face {number + 1} of {len(plan)}", number, len(plan))
         with lock:
-            rendered[index] = RenderedFace(fidelity, render(analysed.encodings, index, fidelity, analysed.grey))
+            rendered[index] = render_face(analysed, index, fidelity, check)
     return rendered
+
+
+def anchors_task(
+    analysed: AnalysedPhoto, faces: list[int], feather: float, lock: threading.Lock
+) -> Generator[Progress, None, dict[int, FaceLayer]]:
+    """Each face at ``ANCHOR_FIDELITIES`` (decoder only), warped into the photo (``quick_preview``), so that
+    the slider can show a mix of the two nearest at once while the exact render follows. Yields between
+    renders, so that a newer render soon gets the lock."""
+    layers: dict[int, FaceLayer] = {}
+    shape = analysed.photo.color.shape[:2]
+    for number, index in enumerate(faces):
+        crops = {}
+        for fidelity in ANCHOR_FIDELITIES:
+            yield Progress(f"Preparing the quick preview: face {number + 1} of {len(faces)}", number, len(faces))
+            with lock:
+                crops[fidelity] = render(analysed.encodings, index, fidelity, analysed.grey)
+        layers[index] = face_layer(crops, analysed.faces[index].alignment, feather, shape)
+    return layers
+
+
+def compose_preview(analysed: AnalysedPhoto, crops: dict[int, np.ndarray], look: PreviewLook) -> np.ndarray:
+    """The 'after' photo at the input's size with the square feathered mask."""
+    options = ComposeOptions(upscale=1, feather=look.feather, blend=look.blend)
+    color, _alpha = compose(analysed, crops, options, blend_per_face=look.blend_per_face)
+    paste_repairs(color, analysed, look.repairs or {}, 1.0, look.feather)
+    return color
+
+
+def paste_repairs(
+    canvas: np.ndarray, analysed: AnalysedPhoto, repairs: dict[int, Repair], scale: float, feather: float
+) -> None:
+    """Paste the filled scratches into ``canvas`` (the composed photo, ``scale`` times the input) in place,
+    each only around its hole."""
+    for index, repair in repairs.items():
+        paste_face(canvas, repair.crop, analysed.faces[index].alignment, scale, feather, repair.mask)
 
 
 def all_crops(reuse: dict[int, np.ndarray], rendered: dict[int, RenderedFace]) -> dict[int, np.ndarray]:
@@ -92,54 +163,58 @@ def all_crops(reuse: dict[int, np.ndarray], rendered: dict[int, RenderedFace]) -
 
 def preview_task(
     analysed: AnalysedPhoto,
-    plan: dict[int, float],
+    plan: dict[int, float | None],
     reuse: dict[int, np.ndarray],
-    feather: float,
+    look: PreviewLook,
     lock: threading.Lock,
+    check: IdentityCheck | None = None,
 ) -> Generator[Progress, None, RenderOutput]:
     """The 'after' photo: faces of ``plan`` rendered, ``reuse`` pasted as they are, everything else untouched.
 
     The preview is at the input's size with the square feathered mask, so the slider stays quick; Save applies
-    the upscale and the ParseNet mask (see ``save_task``).
+    the upscale and the ParseNet mask (see ``save_task``). With an empty plan (a blend change) no network runs.
     """
-    rendered = yield from render_faces_task(analysed, plan, lock)
+    rendered = yield from render_faces_task(analysed, plan, lock, check)
     yield Progress("Blending the faces into the photo", len(plan), len(plan))
-    crops = all_crops(reuse, rendered)
-    color, _alpha = compose(analysed, crops, ComposeOptions(upscale=1, feather=feather))
+    color = compose_preview(analysed, all_crops(reuse, rendered), look)
     thumbs = {index: thumbnail(face.crop, THUMB_SIDE) for index, face in rendered.items()}
     return RenderOutput(rendered, color, bgr_to_qimage(color), thumbs)
 
 
 def save_task(
     analysed: AnalysedPhoto,
-    plan: dict[int, float],
+    plan: dict[int, float | None],
     reuse: dict[int, np.ndarray],
     target: Path,
     fmt: str | None,
     quality: int | None,
     options: ComposeOptions,
+    blend_per_face: dict[int, float],
+    repairs: dict[int, Repair],
     engine: Engine,
     lock: threading.Lock,
 ) -> Generator[Progress, None, WriteResult]:
     """The final photo at full quality (upscale, ParseNet mask when installed), written atomically."""
-    rendered = yield from render_faces_task(analysed, plan, lock)
+    rendered = yield from render_faces_task(analysed, plan, lock, engine.identity)
     crops = all_crops(reuse, rendered)
     yield Progress(f"Writing {target.name}")
     with lock:
-        color, alpha = compose(analysed, crops, options, engine.upscaler, engine.parser)
+        color, alpha = compose(analysed, crops, options, engine.upscaler, engine.parser, blend_per_face)
+    paste_repairs(color, analysed, repairs, float(options.upscale), options.feather)
     return write_photo(target, color, alpha, analysed.photo.info, fmt, quality)
 
 
 def export_crops_task(
     analysed: AnalysedPhoto,
-    plan: dict[int, float],
+    plan: dict[int, float | None],
     reuse: dict[int, np.ndarray],
     folder: Path,
     stem: str,
     lock: threading.Lock,
+    check: IdentityCheck | None = None,
 ) -> Generator[Progress, None, list[Path]]:
     """Each restored face as ``<stem>_face<N>.png`` (N as in the face list), at the network's size."""
-    rendered = yield from render_faces_task(analysed, plan, lock)
+    rendered = yield from render_faces_task(analysed, plan, lock, check)
     crops = all_crops(reuse, rendered)
     written: list[Path] = []
     for number, (index, crop) in enumerate(sorted(crops.items())):

@@ -2,7 +2,8 @@
 
 Modes: split (before left of a draggable divider, after right), before only, after only. The mouse wheel zooms
 about the cursor, dragging pans (or moves the divider when grabbed near it), a click on a face box selects the
-face, and in box-drawing mode a drag marks a face the detector missed.
+face, in box-drawing mode a drag marks a face the detector missed, and in brush mode a drag paints over
+scratches (the wheel then sets the brush size).
 """
 
 from __future__ import annotations
@@ -10,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPaintEvent, QPen, QPixmap, QResizeEvent, QWheelEvent
 from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from .scratch_brush import DEFAULT_BRUSH, MAX_BRUSH, MIN_BRUSH, OVERLAY_OPACITY, ScratchOverlay
 
 #: Zoom factor of one wheel notch.
 WHEEL_STEP = 1.25
@@ -26,6 +30,8 @@ BOX_INCLUDED = QColor(80, 200, 120)
 BOX_EXCLUDED = QColor(200, 80, 80)
 BOX_SELECTED = QColor(255, 210, 60)
 DRAWING_PEN = QColor(90, 170, 255)
+#: The label of a quick approximation on the 'after' side.
+PREVIEW_TEXT = "Preview"
 
 
 class ViewMode(StrEnum):
@@ -48,6 +54,8 @@ class CompareView(QWidget):
     """The id of the face whose box was clicked."""
     box_drawn = Signal(object)
     """(x0, y0, x1, y1) in photo pixels."""
+    brush_changed = Signal(float)
+    """The brush diameter in photo pixels."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,7 +79,14 @@ class CompareView(QWidget):
         self.selected: int | None = None
         """The selected face's id."""
         self.busy_text = ""
+        self.preview = False
+        """The 'after' side is a quick approximation (mixed anchor renders) until the exact render arrives."""
         self.drawing = False
+        self.brushing = False
+        self.brush = DEFAULT_BRUSH
+        self.scratches: ScratchOverlay | None = None
+        """What the brush painted on this photo (None before the first stroke)."""
+        self._brush_at = QPointF()
         self._drag: str | None = None
         self._press = QPointF()
         self._press_origin = QPointF()
@@ -84,11 +99,14 @@ class CompareView(QWidget):
         self._after = QPixmap.fromImage(after) if after is not None else None
         self._scaled = {}
         self.boxes, self.selected = [], None
+        self.scratches = None
         self.fit()
 
-    def set_after(self, after: QImage | None) -> None:
+    def set_after(self, after: QImage | None, preview: bool = False) -> None:
+        """The 'after' side; ``preview``: a quick approximation, labelled so until the exact one replaces it."""
         self._after = QPixmap.fromImage(after) if after is not None else None
         self._scaled.pop("after", None)  # the before side's scaled copy stays valid
+        self.preview = preview
         self.update()
 
     def set_boxes(self, boxes: list[FaceBox], selected: int | None = None) -> None:
@@ -108,6 +126,20 @@ class CompareView(QWidget):
         self.drawing = on
         self.setCursor(Qt.CursorShape.CrossCursor if on else Qt.CursorShape.ArrowCursor)
         self.update()
+
+    def set_brushing(self, on: bool) -> None:
+        """Brush mode: a drag paints over scratches; the wheel sets the brush size."""
+        self.brushing = on and self._before is not None
+        self.setCursor(Qt.CursorShape.CrossCursor if self.brushing else Qt.CursorShape.ArrowCursor)
+        self.update()
+
+    def clear_scratches(self) -> None:
+        self.scratches = None
+        self.update()
+
+    def scratch_mask(self) -> np.ndarray | None:
+        """The painted mask at the photo's size (255 = paint), or None when nothing was painted."""
+        return self.scratches.mask() if self.scratches is not None and self.scratches.painted else None
 
     @property
     def photo_size(self) -> QSize:
@@ -203,10 +235,19 @@ class CompareView(QWidget):
             painter.drawLine(QPointF(divider, 0), QPointF(divider, self.height()))
             painter.drawText(QRectF(8, 8, divider - 16, 20), Qt.AlignmentFlag.AlignLeft, "Before")
             painter.drawText(
-                QRectF(divider + 8, 8, self.width() - divider - 16, 20), Qt.AlignmentFlag.AlignLeft, "After"
+                QRectF(divider + 8, 8, self.width() - divider - 16, 20),
+                Qt.AlignmentFlag.AlignLeft,
+                f"After · {PREVIEW_TEXT}" if self.preview else "After",
             )
         else:
             self._draw(painter, before if self.mode is ViewMode.BEFORE else after, target)
+            if self.preview and self.mode is ViewMode.AFTER:
+                painter.setPen(QColor(255, 255, 255))
+                painter.drawText(QRectF(8, 8, self.width() - 16, 20), Qt.AlignmentFlag.AlignLeft, PREVIEW_TEXT)
+        if self.scratches is not None:
+            painter.setOpacity(OVERLAY_OPACITY)
+            painter.drawImage(target, self.scratches.image)
+            painter.setOpacity(1.0)
         self._draw_boxes(painter)
         if self.busy_text:
             badge = QRectF(self.width() - 180, self.height() - 36, 170, 26)
@@ -234,7 +275,10 @@ class CompareView(QWidget):
     # -- mouse -----------------------------------------------------------------------------------------------
     def wheelEvent(self, event: QWheelEvent) -> None:
         steps = event.angleDelta().y() / 120
-        if steps and self._before is not None:
+        if steps and self.brushing:
+            self.brush = min(MAX_BRUSH, max(MIN_BRUSH, self.brush * WHEEL_STEP**steps))
+            self.brush_changed.emit(self.brush)
+        elif steps and self._before is not None:
             self.zoom_by(WHEEL_STEP**steps, event.position())
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
@@ -242,7 +286,10 @@ class CompareView(QWidget):
             return
         self._press = event.position()
         self._press_origin = QPointF(self.origin)
-        if self.drawing:
+        if self.brushing:
+            self._drag, self._brush_at = "brush", self.to_photo(event.position())
+            self._paint_to(self._brush_at)
+        elif self.drawing:
             self._drag, self._draw_end = "draw", event.position()
         elif self.mode is ViewMode.SPLIT and abs(event.position().x() - self.width() * self.split) <= DIVIDER_GRAB:
             self._drag = "divider"
@@ -261,7 +308,9 @@ class CompareView(QWidget):
         elif self._drag == "draw":
             self._draw_end = position
             self.update()
-        elif self.mode is ViewMode.SPLIT and not self.drawing:
+        elif self._drag == "brush":
+            self._paint_to(self.to_photo(position))
+        elif self.mode is ViewMode.SPLIT and not self.drawing and not self.brushing:
             near = abs(position.x() - self.width() * self.split) <= DIVIDER_GRAB
             self.setCursor(Qt.CursorShape.SplitHCursor if near else Qt.CursorShape.ArrowCursor)
 
@@ -272,6 +321,13 @@ class CompareView(QWidget):
             self._finish_drawing(QRectF(self._press, event.position()).normalized())
         elif drag == "pan" and moved < DIVIDER_GRAB:
             self._click(event.position())
+        self.update()
+
+    def _paint_to(self, point: QPointF) -> None:
+        if self.scratches is None:
+            self.scratches = ScratchOverlay(self.photo_size)
+        self.scratches.stroke(self._brush_at, point, self.brush)
+        self._brush_at = point
         self.update()
 
     def _click(self, position: QPointF) -> None:

@@ -53,8 +53,14 @@ def build_menus(window: MainWindow) -> None:
     window.mode_actions[ViewMode.SPLIT].setChecked(True)
     window.toggle_action = action("&Toggle before/after", window.toggle_before_after, "Space", "toggleAction")
     window.draw_action = action("&Mark a missed face…", window.editor.start_drawing_box, "D", "drawAction")
+    scratches = window.scratches
+    window.repair_action = action("&Repair scratches", scratches.set_brushing, "R", "repairAction")
+    window.repair_action.setCheckable(True)
+    window.fill_action = action("&Fill scratches", scratches.fill, "F", "fillAction")
+    window.clear_scratches_action = action("&Clear the brushed scratches", scratches.clear, None, "clearScratches")
+    repair_actions = [window.repair_action, window.fill_action, window.clear_scratches_action]
     # Single keys act only while the photo view has the focus: elsewhere they are typing or ticking boxes.
-    for act in [*window.mode_actions.values(), window.toggle_action, window.draw_action]:
+    for act in [*window.mode_actions.values(), window.toggle_action, window.draw_action, *repair_actions]:
         act.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         viewer.addAction(act)
     window.models_action = action("&Models…", window.show_model_manager, None, "modelsAction")
@@ -74,7 +80,10 @@ def build_menus(window: MainWindow) -> None:
     view_menu.addActions([window.fit_action, window.actual_action, window.zoom_in_action, window.zoom_out_action])
     view_menu.addSeparator()
     view_menu.addActions([*window.mode_actions.values(), window.toggle_action])
-    menus.addMenu("F&aces").addAction(window.draw_action)
+    faces_menu = menus.addMenu("F&aces")
+    faces_menu.addAction(window.draw_action)
+    faces_menu.addSeparator()
+    faces_menu.addActions(repair_actions)
     menus.addMenu("&Tools").addActions([window.batch_action, window.models_action, window.settings_action])
 
     toolbar = window.addToolBar("Main")
