@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ..pipeline.align import Alignment
+from ..detection.align import Alignment
 from ..pipeline.paste import crop_to_output, face_region, paste_masks
 
 #: Fidelities each face is rendered at in the background (5 warped face regions a face).
