@@ -172,12 +172,12 @@ def test_usage_errors_name_the_problem_create_nothing_and_load_no_network(tmp_pa
     weights = ["--weights", str(tiny_weights)]
     cases = {
         "no such file or folder": ["restore", str(tmp_path / "missing.jpg"), "-o", str(tmp_path / "o1"), *weights],
-        f"no photos found in {empty}": ["restore", str(empty), "-o", str(tmp_path / "o2"), *weights],
+        f"no photos or videos found in {empty}": ["restore", str(empty), "-o", str(tmp_path / "o2"), *weights],
         "the output folder is this input folder": ["restore", str(photo.parent), "-o", str(photo.parent), *weights],
         "is a file, not a folder": ["restore", str(photo), "-o", str(photo / "out"), *weights],
         "cannot be created in /proc": ["restore", str(photo), "-o", "/proc/codeformer-out", *weights],
         "must not be inside the input folder": ["batch", str(photo.parent), str(photo.parent / "out"), *weights],
-        f"no photos found in {empty}.": ["batch", str(empty), str(tmp_path / "o3"), *weights],
+        f"no photos or videos found in {empty}.": ["batch", str(empty), str(tmp_path / "o3"), *weights],
         "no such folder": ["batch", str(tmp_path / "nowhere"), str(tmp_path / "o4"), *weights],
     }
     before = tree_of(tmp_path)
