@@ -22,7 +22,7 @@ from ..model.variants import RECIPES, FaceTask
 from .encodings import ONE_SHOT_BUDGET_BYTES, EncodingCache, render
 from .face_tensor import fit_square
 from .grey import looks_grey
-from .likeness import IdentityCheck, choose_fidelity
+from .likeness import IdentityCheck, render_face
 from .outcome import FaceReport, RestoreOutcome
 
 #: A hole pixel in a crop to inpaint, as the official script finds them: every channel at full white.
@@ -64,17 +64,9 @@ def restore_aligned_crop(
     def render_at(w: float) -> np.ndarray:
         return render(cache, 0, w, grey)
 
-    if recipe.fidelity is not None:
-        fidelity, out = recipe.fidelity, render_at(recipe.fidelity)
-        identity = None if check is None else check.scorer(crop)(out)
-    elif settings.auto_fidelity:
-        if check is None:
-            raise ValueError("automatic fidelity needs the identity network, which is not loaded")
-        choice = choose_fidelity(render_at, check.scorer(crop), check.threshold)
-        fidelity, out, identity = choice.fidelity, choice.crop, choice.identity
-    else:
-        fidelity, out = settings.fidelity, render_at(settings.fidelity)
-        identity = None if check is None else check.scorer(crop)(out)
+    fixed = recipe.fidelity
+    fidelity, auto = (fixed, False) if fixed is not None else (settings.fidelity, settings.auto_fidelity)
+    fidelity, out, identity = render_face(render_at, crop, fidelity, auto, check)
     if recipe.keep_outside_mask:
         mask = hole_mask(crop_bgr, settings.mask, model.config.img_size)[:, :, None]
         if not mask.any():

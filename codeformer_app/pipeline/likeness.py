@@ -48,6 +48,24 @@ class FidelityChoice:
     identity: float
 
 
+def render_face(
+    render: RenderFn,
+    input_crop: np.ndarray,
+    fidelity: float,
+    auto: bool,
+    check: IdentityCheck | None,
+) -> tuple[float, np.ndarray, float | None]:
+    """One face at ``fidelity``, or at the lowest that keeps the person (``auto``), with its identity when
+    ``check`` is given: (fidelity used, restored crop, identity or None)."""
+    if auto:
+        if check is None:
+            raise ValueError("automatic fidelity needs the identity network, which is not loaded")
+        choice = choose_fidelity(render, check.scorer(input_crop), check.threshold)
+        return choice.fidelity, choice.crop, choice.identity
+    crop = render(fidelity)
+    return fidelity, crop, None if check is None else check.scorer(input_crop)(crop)
+
+
 def choose_fidelity(
     render: RenderFn, score: ScoreFn, threshold: float, steps: int = AUTO_FIDELITY_STEPS
 ) -> FidelityChoice:

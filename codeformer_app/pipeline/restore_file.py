@@ -16,7 +16,7 @@ from ..model import CodeFormer
 from ..model.variants import RECIPES, FaceTask
 from .encodings import ONE_SHOT_BUDGET_BYTES
 from .inpaint import crop_hole, keep_outside, paste_mask, read_photo_mask, with_hole
-from .likeness import IdentityCheck, choose_fidelity
+from .likeness import IdentityCheck, render_face
 from .outcome import FaceReport, RestoreOutcome, clipped_box
 from .parsing import FaceParser
 from .photo import AnalysedPhoto, ComposeOptions, analyse_photo, compose, render_faces
@@ -128,18 +128,9 @@ def _restore_face(
     def render_at(w: float) -> np.ndarray:
         return render_faces(analysed, w, include=[index], grey=grey)[index]
 
-    crop_in = analysed.faces[index].crop
     fixed = RECIPES[settings.task].fidelity
-    if fixed is not None:
-        crop = render_at(fixed)
-        return fixed, crop, None if check is None else check.scorer(crop_in)(crop)
-    if settings.auto_fidelity:
-        if check is None:
-            raise ValueError("automatic fidelity needs the identity network, which is not loaded")
-        choice = choose_fidelity(render_at, check.scorer(crop_in), check.threshold)
-        return choice.fidelity, choice.crop, choice.identity
-    crop = render_at(settings.fidelity)
-    return settings.fidelity, crop, None if check is None else check.scorer(crop_in)(crop)
+    fidelity, auto = (fixed, False) if fixed is not None else (settings.fidelity, settings.auto_fidelity)
+    return render_face(render_at, analysed.faces[index].crop, fidelity, auto, check)
 
 
 def _holes(analysed: AnalysedPhoto, settings: RestoreSettings) -> dict[int, np.ndarray]:
