@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
 
+from ..defaults import PHOTO_SUFFIXES
 from . import save_formats
 from .engine_host import EngineHost, engine_choices
 from .messages import show_error
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
 APP_TITLE = "CodeFormer App"
 #: The name an image pasted from the clipboard goes by (and is saved under, with -restored).
 PASTED_NAME = "pasted.png"
-OPEN_FILTER = "Photos (*.jpg *.jpeg *.png *.tif *.tiff *.webp *.bmp);;All files (*)"
+OPEN_FILTER = f"Photos ({' '.join(sorted('*' + suffix for suffix in PHOTO_SUFFIXES))});;All files (*)"
 
 
 @dataclass(frozen=True)
