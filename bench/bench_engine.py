@@ -40,7 +40,9 @@ import torch
 
 from bench import report
 from bench.client import Worker, WorkerError, WorkerSpec, worker_pool
-from codeformer_app.model.runtime import KEEP_ALLOCATOR_ENV  # importing it changes nothing in this process
+from codeformer_app.networks.codeformer.runtime import (
+    KEEP_ALLOCATOR_ENV,
+)  # importing it changes nothing in this process
 
 FACE_SIZE = 512
 DEFAULT_ROUNDS = 5

@@ -44,7 +44,7 @@ def _make_inputs(folder: Path) -> tuple[Path, Path]:
     import torch
     from skimage import data
 
-    from codeformer_app.model import CodeFormer
+    from codeformer_app.networks.codeformer import CodeFormer
 
     torch.manual_seed(0)
     weights = folder / "codeformer_random.pth"
@@ -61,7 +61,7 @@ def _warm_network_seconds(weights: Path, face: Path, forwards: int = 3) -> float
 import statistics, time, torch
 torch.set_num_threads({THREADS})
 from codeformer_app.imaging import photo_8bit_bgr, read_photo
-from codeformer_app.model.checkpoint import load_codeformer
+from codeformer_app.weights.safe_load import load_codeformer
 from codeformer_app.pipeline.aligned import AlignedSettings, restore_aligned_crop
 model = load_codeformer({str(weights)!r})
 crop = photo_8bit_bgr(read_photo({str(face)!r}))

@@ -55,7 +55,7 @@ def run_one(megapixels: float) -> dict:
     torch.set_num_threads(THREADS)
     from codeformer_app.detection import create_detector, find_faces
     from codeformer_app.imaging import photo_8bit_bgr, read_photo, write_photo
-    from codeformer_app.model import CodeFormer
+    from codeformer_app.networks.codeformer import CodeFormer
     from codeformer_app.pipeline.encodings import ONE_SHOT_BUDGET_BYTES, EncodingCache, render
     from codeformer_app.pipeline.faces import face_from_detection
     from codeformer_app.pipeline.photo import AnalysedPhoto, ComposeOptions, compose

@@ -45,7 +45,7 @@ def _faces(folder: Path, count: int = 4) -> Path:
 def _measure(stage_name: str, args: argparse.Namespace) -> dict:
     import torch
 
-    from codeformer_app.model import CodeFormer
+    from codeformer_app.networks.codeformer import CodeFormer
     from codeformer_train.config import StageName, preset
     from codeformer_train.data import StepBatches, list_faces
     from codeformer_train.networks import VQAutoEncoder, VQGANConfig

@@ -61,9 +61,9 @@ def _engine(network: str):
     from model_helpers import TINY_CONFIG, make_model
 
     from codeformer_app.detection import create_detector
-    from codeformer_app.model import CodeFormer
-    from codeformer_app.model.checkpoint import load_codeformer
+    from codeformer_app.networks.codeformer import CodeFormer
     from codeformer_app.pipeline.restore_file import Engine
+    from codeformer_app.weights.safe_load import load_codeformer
 
     weights = os.environ.get(WEIGHTS_ENV)
     if network == "tiny":

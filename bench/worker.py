@@ -93,8 +93,8 @@ def _build_reference(args: argparse.Namespace, device: torch.device) -> Runner:
 
 def _build_ours(args: argparse.Namespace, device: torch.device) -> Runner:
     """Our network: a full restore (encode + decode) or the slider path (decode of a cached encoding)."""
-    from codeformer_app.model import CodeFormer, Encoded
-    from codeformer_app.model.runtime import Precision
+    from codeformer_app.networks.codeformer import CodeFormer, Encoded
+    from codeformer_app.networks.codeformer.runtime import Precision
 
     model = CodeFormer()
     model.load_state_dict(_load_state_dict(args.weights), strict=True)

@@ -16,7 +16,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from codeformer_app.model import CodeFormerConfig
+from codeformer_app.networks.codeformer import CodeFormerConfig
 
 from .degradations import LARGE_DEGRADATION, SMALL_DEGRADATION, DegradationRanges
 from .networks import VQGANConfig

@@ -2,7 +2,7 @@
 
 Both keep the official checkpoints' state-dict names (``encoder.*``, ``quantize.*``, ``generator.*`` for the
 VQGAN; ``main.N.*`` for the discriminator), so official stage checkpoints load into them and our exports load
-into the official code. The building blocks are the app's own (:mod:`codeformer_app.model.vqgan`), so what
+into the official code. The building blocks are the app's own (:mod:`codeformer_app.networks.codeformer.vqgan`), so what
 stage I trains is exactly what the app runs.
 """
 
@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, replace
 import torch
 from torch import nn
 
-from codeformer_app.model import CodeFormerConfig
-from codeformer_app.model.vqgan import Encoder, Generator, NearestQuantizer, QuantizerOutput
+from codeformer_app.networks.codeformer import CodeFormerConfig
+from codeformer_app.networks.codeformer.vqgan import Encoder, Generator, NearestQuantizer, QuantizerOutput
 
 #: Negative slope of the discriminator's leaky ReLUs.
 DISC_LEAKY_SLOPE = 0.2

@@ -18,7 +18,8 @@ import torchvision
 from torch import Tensor, nn
 
 from codeformer_app.errors import WeightsError
-from codeformer_app.model.checkpoint import load_strict, read_state_dict
+from codeformer_app.networks.state_dict import load_strict
+from codeformer_app.weights.safe_load import read_state_dict
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,10 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from codeformer_app.model import CodeFormer
-from codeformer_app.model.checkpoint import StateDict, load_strict, read_state_dict, save_codeformer_safetensors
+from codeformer_app.networks.codeformer import CodeFormer
+from codeformer_app.networks.state_dict import StateDict, load_strict
 from codeformer_app.weights.files import write_atomically
+from codeformer_app.weights.safe_load import read_state_dict, save_codeformer_safetensors
 
 #: The VQGAN's parts, by state-dict prefix (the same in a VQGAN and in a CodeFormer checkpoint).
 VQGAN_PARTS = ("encoder", "quantize", "generator")

@@ -16,9 +16,9 @@ import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from codeformer_app.model import CodeFormer
-from codeformer_app.model.checkpoint import load_strict
-from codeformer_app.model.vqgan import Encoder, NearestQuantizer
+from codeformer_app.networks.codeformer import CodeFormer
+from codeformer_app.networks.codeformer.vqgan import Encoder, NearestQuantizer
+from codeformer_app.networks.state_dict import load_strict
 
 from .adversary import Adversary
 from .config import CodesStage, FusionStage, StageConfig, VQGANStage

@@ -34,8 +34,8 @@ def prepare(work: Path) -> None:
     from facexlib.parsing.parsenet import ParseNet
 
     from codeformer_app.compat import import_basicsr
-    from codeformer_app.detection.retinaface import build_network
-    from codeformer_app.model import CodeFormer
+    from codeformer_app.networks.codeformer import CodeFormer
+    from codeformer_app.networks.retinaface.load import build_network
 
     torch.manual_seed(0)
     torch.save({"params_ema": CodeFormer(**TEST_CONFIG).state_dict()}, work / "test-codeformer.pth")

@@ -11,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from model_helpers import TINY_CONFIG, make_model, save_official_style
 
-from codeformer_app.model import CodeFormer
+from codeformer_app.networks.codeformer import CodeFormer
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from codeformer_app.model import CodeFormer, CodeFormerConfig
+from codeformer_app.networks.codeformer import CodeFormer, CodeFormerConfig
 
 #: A CodeFormer small enough for fast tests: 32x32 faces, 8x8 latent grid, fusion at 16 and 32.
 TINY_CONFIG = dict(

@@ -10,13 +10,9 @@ import torch
 from model_helpers import SMALL_CONFIG, TINY_CONFIG, make_model, random_faces, save_official_style
 
 from codeformer_app.errors import WeightsError
-from codeformer_app.model import CodeFormer, CodeFormerConfig
-from codeformer_app.model.checkpoint import (
-    describe_codeformer,
-    load_codeformer,
-    read_state_dict,
-    save_codeformer_safetensors,
-)
+from codeformer_app.networks.codeformer import CodeFormer, CodeFormerConfig
+from codeformer_app.networks.codeformer.load import describe_codeformer
+from codeformer_app.weights.safe_load import load_codeformer, read_state_dict, save_codeformer_safetensors
 
 
 def test_hyperparameters_are_read_off_the_official_state_dict_shapes() -> None:

@@ -393,7 +393,7 @@ def _state_of_untouched_places() -> dict[str, list[str]]:
 def retinaface_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A seeded random RetinaFace ResNet-50, saved like the official file (``module.`` prefix, .pth) and
     installed through the weights manager into a temporary weights folder."""
-    from codeformer_app.detection.retinaface import build_network
+    from codeformer_app.networks.retinaface.load import build_network
 
     folder = tmp_path_factory.mktemp("retinaface-weights")
     torch.manual_seed(0)

@@ -22,7 +22,8 @@ from photo_samples import ASTRONAUT_FACE_REGION, astronaut_bgr, contains, grace_
 
 from codeformer_app.detection import DetectedFace, Landmark, available_detectors, create_detector, find_faces
 from codeformer_app.detection.mtcnn import MtcnnDetector
-from codeformer_app.detection.retinaface import BGR_MEAN, DEFAULT_MIN_SCORE, MOBILENET, build_network
+from codeformer_app.detection.retinaface import BGR_MEAN, DEFAULT_MIN_SCORE, MOBILENET
+from codeformer_app.networks.retinaface.load import build_network
 from codeformer_app.weights import import_weights
 from codeformer_app.weights.paths import installed_path
 from codeformer_app.weights.registry import RETINAFACE_MOBILE

@@ -17,7 +17,7 @@ from superqt.utils import WorkerBase
 from codeformer_app.detection import create_detector
 from codeformer_app.gui.main_window import MainWindow
 from codeformer_app.gui.settings import AppSettings
-from codeformer_app.model import CodeFormer
+from codeformer_app.networks.codeformer import CodeFormer
 from codeformer_app.pipeline.restore_file import Engine
 
 pytestmark = [pytest.mark.usefixtures("qt_settings_dir"), pytest.mark.slow]  # the full-size network

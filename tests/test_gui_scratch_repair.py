@@ -19,8 +19,8 @@ from codeformer_app.gui.main_window import MainWindow
 from codeformer_app.gui.scratch_repair import NO_INPAINTING_WEIGHTS
 from codeformer_app.gui.settings import AppSettings
 from codeformer_app.imaging import read_photo
-from codeformer_app.model.checkpoint import save_codeformer_safetensors
-from codeformer_app.model.variants import FaceTask, task_of
+from codeformer_app.networks.codeformer.variants import FaceTask, task_of
+from codeformer_app.weights.safe_load import save_codeformer_safetensors
 
 pytestmark = pytest.mark.usefixtures("qt_settings_dir")
 WAIT_MS = 60_000

@@ -12,8 +12,8 @@ import pytest
 import torch
 from model_helpers import perturb_, random_faces
 
-from codeformer_app.model import CodeFormer
-from codeformer_app.model.runtime import Precision
+from codeformer_app.networks.codeformer import CodeFormer
+from codeformer_app.networks.codeformer.runtime import Precision
 
 pytestmark = pytest.mark.slow  # full-size networks or whole training runs
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from model_helpers import SMALL_CONFIG, TINY_CONFIG, make_model, random_faces
 
-from codeformer_app.model import CodeFormer, CodeFormerConfig
-from codeformer_app.model.runtime import Precision
+from codeformer_app.networks.codeformer import CodeFormer, CodeFormerConfig
+from codeformer_app.networks.codeformer.runtime import Precision
 
 
 def test_forward_equals_decode_of_encode(tiny_model: CodeFormer) -> None:
@@ -94,7 +94,7 @@ def test_gradients_flow_in_training_mode() -> None:
 
 def test_winograd_strips_match_one_whole_convolution(monkeypatch: pytest.MonkeyPatch) -> None:
     """Large maps are convolved in strips of rows; the seams must not show."""
-    from codeformer_app.model import runtime
+    from codeformer_app.networks.codeformer import runtime
 
     assert runtime.nnpack_ready()
     generator = torch.Generator().manual_seed(11)

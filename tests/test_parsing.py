@@ -9,11 +9,10 @@ import pytest
 import torch
 
 from codeformer_app.errors import WeightsError
+from codeformer_app.networks.parsenet.load import CELEBAMASK_HQ_LABELS, PARSENET_SIZE
 from codeformer_app.pipeline.parsing import (
-    CELEBAMASK_HQ_LABELS,
     EXCLUDED_LABELS,
     MASK_BORDER_PX,
-    PARSENET_SIZE,
     FaceParser,
     hard_mask,
     load_face_parser,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from codeformer_app.model.vqgan import NearestQuantizer
+from codeformer_app.networks.codeformer.vqgan import NearestQuantizer
 
 
 def make_quantizer(seed: int = 0) -> NearestQuantizer:

@@ -137,7 +137,7 @@ def test_discriminator_has_the_official_layout() -> None:
 
 def test_vqgan_state_dict_names_match_codeformer() -> None:
     """Stage I's VQGAN and the app's CodeFormer share the encoder/quantize/generator names and shapes."""
-    from codeformer_app.model import CodeFormer
+    from codeformer_app.networks.codeformer import CodeFormer
     from codeformer_train.config import TINY_CODEFORMER, TINY_VQGAN
 
     vqgan = VQAutoEncoder(TINY_VQGAN).state_dict()

@@ -19,7 +19,7 @@ from train_helpers import write_training_faces
 
 from codeformer_app.cli.main import main as app_main
 from codeformer_app.imaging import read_photo
-from codeformer_app.model.checkpoint import load_codeformer, read_state_dict
+from codeformer_app.weights.safe_load import load_codeformer, read_state_dict
 from codeformer_train import cli as train_cli
 from codeformer_train.config import RunConfig, StageName, preset, with_overrides
 from codeformer_train.errors import TrainingError

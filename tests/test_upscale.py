@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import cv2
@@ -11,12 +12,11 @@ import torch
 
 from codeformer_app.compat import import_basicsr
 from codeformer_app.errors import WeightsError
+from codeformer_app.networks.realesrgan.load import OFFICIAL_RRDBNET_CONFIG, describe_rrdbnet
 from codeformer_app.pipeline.upscale import (
-    OFFICIAL_RRDBNET_CONFIG,
     UPSCALE_FACTORS,
     RealEsrganX2,
     UpscaleCancelled,
-    describe_rrdbnet,
     load_realesrgan_x2,
     upscale_alpha,
     upscale_image,
@@ -53,7 +53,7 @@ def small_weights() -> dict[str, torch.Tensor]:
 @pytest.fixture(scope="module")
 def official_size_weights() -> dict[str, torch.Tensor]:
     """The official x2plus architecture (23 blocks, 16.7 M parameters) with seeded random weights."""
-    return rrdbnet_state_dict(OFFICIAL_RRDBNET_CONFIG)
+    return rrdbnet_state_dict(asdict(OFFICIAL_RRDBNET_CONFIG))
 
 
 def spread(image: np.ndarray) -> float:

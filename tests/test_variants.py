@@ -17,10 +17,10 @@ from photo_samples import astronaut_bgr
 from codeformer_app.cli.main import main
 from codeformer_app.detection import create_detector
 from codeformer_app.detection.align import TEMPLATE_LANDMARKS_512
-from codeformer_app.model import CodeFormer, CodeFormerConfig
-from codeformer_app.model.checkpoint import describe_codeformer
-from codeformer_app.model.runtime import Precision
-from codeformer_app.model.variants import FaceTask, task_of
+from codeformer_app.networks.codeformer import CodeFormer, CodeFormerConfig
+from codeformer_app.networks.codeformer.load import describe_codeformer
+from codeformer_app.networks.codeformer.runtime import Precision
+from codeformer_app.networks.codeformer.variants import FaceTask, task_of
 from codeformer_app.pipeline.faces import locate_faces
 from codeformer_app.pipeline.grey import looks_grey
 from codeformer_app.pipeline.inpaint import crop_hole

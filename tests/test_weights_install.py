@@ -22,7 +22,7 @@ from weights_helpers import (
 )
 
 from codeformer_app.errors import WeightsError
-from codeformer_app.model.checkpoint import CONFIG_METADATA_KEY, load_codeformer
+from codeformer_app.networks.codeformer.load import CONFIG_METADATA_KEY
 from codeformer_app.weights import (
     WeightsMissingError,
     find_installed,
@@ -38,6 +38,7 @@ from codeformer_app.weights.install import META_OFFICIAL, META_SOURCE_FILE, META
 from codeformer_app.weights.manifest import manifest_json
 from codeformer_app.weights.paths import index_path
 from codeformer_app.weights.registry import CODEFORMER, PARSENET, NetworkKind
+from codeformer_app.weights.safe_load import load_codeformer
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from codeformer_app.model import CodeFormer, CodeFormerConfig
+from codeformer_app.networks.codeformer import CodeFormer, CodeFormerConfig
 from codeformer_app.weights import registry
 from codeformer_app.weights.registry import CODEFORMER, License, NetworkKind, WeightsEntry
 

@@ -28,7 +28,7 @@ def _prepare(folder: Path) -> Path:
     import matplotlib
     import torch
 
-    from codeformer_app.model import CodeFormer
+    from codeformer_app.networks.codeformer import CodeFormer
     from codeformer_app.weights import import_weights, weights_dir
 
     torch.manual_seed(0)

@@ -48,7 +48,7 @@ def main() -> int:
         photo = _prepare(folder)
         import torch
 
-        from codeformer_app.model import CodeFormer, CodeFormerConfig
+        from codeformer_app.networks.codeformer import CodeFormer, CodeFormerConfig
 
         torch.manual_seed(1)
         inpainting = folder / "codeformer_inpainting.pth"

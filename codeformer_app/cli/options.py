@@ -32,7 +32,7 @@ from ..video import VIDEO_OUTPUT_FORMATS
 from .common import AUTO_FIDELITY, bounded_float, bounded_int, fidelity_or_auto
 
 if TYPE_CHECKING:
-    from ..model.variants import FaceTask
+    from ..networks.codeformer.variants import FaceTask
     from ..pipeline.restore_file import RestoreSettings
 
 #: The task whose weights fill a hole mask.
@@ -168,7 +168,7 @@ def engine_spec(args: argparse.Namespace, aligned: bool = False) -> EngineSpec:
 
 def task_for(args: argparse.Namespace, engine) -> FaceTask:
     """``--task``, or the kind of the loaded weights (``model.variants.task_of``)."""
-    from ..model.variants import FaceTask, task_of
+    from ..networks.codeformer.variants import FaceTask, task_of
 
     return FaceTask(args.task) if args.task else task_of(engine.model.config)
 

@@ -1,8 +1,9 @@
 """The offline default detector: MTCNN with the weights that ship inside ``facenet-pytorch==2.5.3``.
 
 Nothing is downloaded: the three small networks (P-, R-, O-Net, about 2 MB together) are package data of
-the wheel. They are read here with ``torch.load(weights_only=True)`` rather than by facenet-pytorch's own
-constructors, so loading is safe on every torch version we support, and the three stages run through
+the wheel. They are read with the app's safe loader (``torch.load(weights_only=True)``) and built by
+``networks/mtcnn/`` rather than by facenet-pytorch's own constructors, so loading is safe on every torch
+version we support, and the three stages run through
 facenet-pytorch's ``detect_face`` (the MTCNN cascade) under ``torch.inference_mode``.
 
 facenet-pytorch returns its five points as (x, y) rows in the order left eye, right eye, nose tip, left
@@ -12,14 +13,13 @@ mouth corner, right mouth corner ("left" = smaller x in the image): the same ord
 
 from __future__ import annotations
 
-from importlib import resources
-
 import cv2
 import numpy as np
 import torch
-from facenet_pytorch.models.mtcnn import ONet, PNet, RNet
 from facenet_pytorch.models.utils.detect_face import detect_face
 
+from ..networks.mtcnn.load import Stage, build_stage, packaged_weights
+from ..weights.safe_load import read_state_dict
 from .find import check_image
 from .types import LANDMARK_COUNT, DetectedFace
 
@@ -33,9 +33,6 @@ STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
 DEFAULT_MIN_SCORE = 0.9
 #: MTCNN's boxes count pixels from 1 (it was written in MATLAB); ours count from 0.
 MATLAB_INDEX_BASE = 1.0
-#: The networks' weight files inside the facenet_pytorch package.
-WEIGHTS_PACKAGE = "facenet_pytorch"
-WEIGHTS_FOLDER = "data"
 
 
 class MtcnnDetector:
@@ -46,9 +43,9 @@ class MtcnnDetector:
 
     def __init__(self, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
-        self._pnet = _load_stage(PNet, "pnet.pt", self.device)
-        self._rnet = _load_stage(RNet, "rnet.pt", self.device)
-        self._onet = _load_stage(ONet, "onet.pt", self.device)
+        self._pnet = _load_stage(Stage.PROPOSAL, self.device)
+        self._rnet = _load_stage(Stage.REFINE, self.device)
+        self._onet = _load_stage(Stage.OUTPUT, self.device)
 
     def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]:
         """Faces in an 8-bit BGR image, in its pixel coordinates; [] when it is smaller than one face."""
@@ -77,11 +74,8 @@ class MtcnnDetector:
         ]
 
 
-def _load_stage(network_class: type[torch.nn.Module], file_name: str, device: torch.device) -> torch.nn.Module:
+def _load_stage(stage: Stage, device: torch.device) -> torch.nn.Module:
     """One cascade stage with its packaged weights, in evaluation mode on ``device``."""
-    network = network_class(pretrained=False)
-    source = resources.files(WEIGHTS_PACKAGE) / WEIGHTS_FOLDER / file_name
-    with resources.as_file(source) as path:
-        state_dict = torch.load(path, map_location="cpu", weights_only=True)
-    network.load_state_dict(state_dict, strict=True)
-    return network.eval().to(device)
+    with packaged_weights(stage) as path:
+        state_dict, _metadata = read_state_dict(path)
+    return build_stage(state_dict, path).to(device)

@@ -1,17 +1,14 @@
 """RetinaFace, the official CodeFormer detector (ResNet-50) and its light variant (MobileNet-0.25), used when
 their weights are installed.
 
-The network definition comes from facexlib, but facexlib never fetches anything here: we build
-``facexlib.detection.retinaface.RetinaFace`` ourselves (the ResNet-50 backbone is created without pretrained
-weights and the MobileNet one has none to load, so construction reads no file and opens no connection) and
-load the ``.safetensors`` that our weights manager installed. Pre- and post-processing are done here rather
+The network is recognised and built by ``networks/retinaface/`` (facexlib's definition, never asked to fetch
+anything) from the ``.safetensors`` that our weights manager installed. Pre- and post-processing are done here rather
 than by facexlib's ``detect_faces``, which keeps per-image state on the network object and always resizes on
 its own. Both variants share them: they differ only in the backbone (and the FPN/SSH widths it implies).
 """
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,9 +16,10 @@ import numpy as np
 import torch
 import torchvision
 
-from ..model.checkpoint import StateDict, load_strict, read_state_dict
+from ..networks.retinaface import load as retinaface_network
 from ..weights import resolve_weights
 from ..weights.registry import RETINAFACE, RETINAFACE_MOBILE, WeightsEntry
+from ..weights.safe_load import read_state_dict
 from .find import check_image
 from .types import LANDMARK_COUNT, DetectedFace
 
@@ -39,8 +37,6 @@ PRE_NMS_TOP_K = 5000
 POST_NMS_TOP_K = 750
 #: The network was trained on BGR images minus this per-channel mean, without scaling.
 BGR_MEAN = (104.0, 117.0, 123.0)
-#: The official checkpoint was saved from ``nn.DataParallel``: its keys carry this prefix.
-DATA_PARALLEL_PREFIX = "module."
 
 
 @dataclass(frozen=True)
@@ -50,15 +46,16 @@ class RetinaFaceVariant:
     name: str
     network_name: str
     weights: WeightsEntry
-    label: str
+
+    @property
+    def label(self) -> str:
+        return retinaface_network.LABELS[self.network_name]
 
 
-RESNET50 = RetinaFaceVariant("retinaface", "resnet50", RETINAFACE, "RetinaFace ResNet-50")
-MOBILENET = RetinaFaceVariant("retinaface-mobile", "mobile0.25", RETINAFACE_MOBILE, "RetinaFace MobileNet-0.25")
+RESNET50 = RetinaFaceVariant("retinaface", retinaface_network.RESNET50, RETINAFACE)
+MOBILENET = RetinaFaceVariant("retinaface-mobile", retinaface_network.MOBILENET, RETINAFACE_MOBILE)
 #: The variants by detector name (``defaults.DETECTOR_NAMES``).
 VARIANTS = {variant.name: variant for variant in (RESNET50, MOBILENET)}
-#: facexlib's name for the architecture of the official ResNet-50 weights.
-NETWORK_NAME = RESNET50.network_name
 
 
 class RetinaFaceDetector:
@@ -92,9 +89,7 @@ class RetinaFaceDetector:
     ) -> RetinaFaceDetector:
         """The detector with the weights in ``path`` (``.safetensors``, or ``.pth`` read with weights_only)."""
         tensors, _metadata = read_state_dict(Path(path))
-        network = build_network(variant.network_name)
-        load_weights(network, tensors, Path(path), variant.label)
-        return cls(network, device, variant)
+        return cls(retinaface_network.build_retinaface(tensors, Path(path), variant.network_name), device, variant)
 
     def detect(self, image_bgr: np.ndarray) -> list[DetectedFace]:
         """Faces in an 8-bit BGR image, in its pixel coordinates (no resizing: ``find_faces`` does that)."""
@@ -123,30 +118,6 @@ class RetinaFaceDetector:
             for row in rows
             if np.isfinite(row).all() and row[2] >= row[0] and row[3] >= row[1]
         ]
-
-
-def build_network(network_name: str = NETWORK_NAME) -> torch.nn.Module:
-    """facexlib's RetinaFace (``resnet50`` or ``mobile0.25``) with random weights, built on the CPU without
-    touching the network.
-
-    For ResNet-50 facexlib creates the backbone with ``torchvision.models.resnet50(pretrained=False)``, which
-    torchvision treats as ``weights=None`` (no download) but warns about; those two deprecation warnings are
-    silenced here and nowhere else. MobileNet-0.25 is facexlib's own ``MobileNetV1``, which loads nothing.
-    """
-    from facexlib.detection.retinaface import RetinaFace
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"The parameter 'pretrained' is deprecated", category=UserWarning)
-        warnings.filterwarnings("ignore", message=r"Arguments other than a weight enum", category=UserWarning)
-        return RetinaFace(network_name=network_name, half=False, device=torch.device("cpu"))
-
-
-def load_weights(
-    network: torch.nn.Module, tensors: StateDict, path: Path | None = None, label: str = RESNET50.label
-) -> None:
-    """Load the official (or converted) state dict strictly; ``WeightsError`` lists whatever does not fit."""
-    state_dict = {key.removeprefix(DATA_PARALLEL_PREFIX): tensor for key, tensor in tensors.items()}
-    load_strict(network, state_dict, path, label)
 
 
 def _per_axis(width: int, height: int, points: int, device: torch.device) -> torch.Tensor:

@@ -14,7 +14,7 @@ from .task_runner import TaskRunner
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from ..model import CodeFormer
+    from ..networks.codeformer import CodeFormer
     from ..pipeline.restore_file import Engine
     from .settings import AppSettings
 

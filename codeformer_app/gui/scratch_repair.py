@@ -17,7 +17,7 @@ from .task_runner import TaskKind
 if TYPE_CHECKING:
     import numpy as np
 
-    from ..model import CodeFormer
+    from ..networks.codeformer import CodeFormer
     from .session import EditSession, Repair
 
 NO_INPAINTING_WEIGHTS = (

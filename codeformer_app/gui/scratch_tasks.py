@@ -12,12 +12,12 @@ import numpy as np
 import torch
 
 from ..errors import CodeFormerAppError
-from ..model import CodeFormer
-from ..model.checkpoint import load_codeformer
-from ..model.variants import RECIPES, FaceTask, check_task
+from ..networks.codeformer import CodeFormer
+from ..networks.codeformer.variants import RECIPES, FaceTask, check_task
 from ..pipeline.encodings import ONE_SHOT_BUDGET_BYTES, EncodingCache, render
 from ..pipeline.inpaint import crop_hole, keep_outside, paste_mask, with_hole
 from ..pipeline.photo import AnalysedPhoto
+from ..weights.safe_load import load_codeformer
 from .session import Repair
 from .tasks import Progress
 

@@ -17,8 +17,8 @@ import numpy as np
 
 from ..errors import CodeFormerAppError
 from ..imaging import photo_8bit_bgr, read_photo, write_photo
-from ..model import CodeFormer
-from ..model.variants import RECIPES, FaceTask
+from ..networks.codeformer import CodeFormer
+from ..networks.codeformer.variants import RECIPES, FaceTask
 from .encodings import ONE_SHOT_BUDGET_BYTES, EncodingCache, render
 from .face_tensor import fit_square
 from .grey import looks_grey

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from ..model import CodeFormer, Encoded
+from ..networks.codeformer import CodeFormer, Encoded
 from .face_tensor import faces_to_tensor, fit_square, tensor_to_faces
 from .grey import grey_face
 

@@ -12,10 +12,11 @@ from ..device import pick_device
 from ..errors import CodeFormerAppError
 from ..identity import IdentityUnavailableError
 from ..imaging import photo_8bit_bgr, read_photo
-from ..model.checkpoint import load_codeformer, no_fidelity_warning
-from ..model.runtime import Precision
-from ..model.variants import FaceTask, check_task
+from ..networks.codeformer.load import no_fidelity_warning
+from ..networks.codeformer.runtime import Precision
+from ..networks.codeformer.variants import FaceTask, check_task
 from ..weights import find_installed, resolve_codeformer_weights
+from ..weights.safe_load import load_codeformer
 from .engine_spec import EngineSpec
 from .likeness import IdentityCheck
 from .parsing import PARSENET_WEIGHTS, load_face_parser

@@ -7,8 +7,7 @@ face classes become 1, the rest 0, and the result is blurred heavily so that it 
 ``paste_face(..., extra_mask=...)`` then takes the minimum of this mask and the square one, as the official
 CodeFormer does.
 
-The network is built here and loaded from the installed ``.safetensors``: facexlib's ``init_parsing_model``
-would download its own copy into its package folder, which the app never allows.
+The network is recognised and built by ``networks/parsenet/``, from the installed ``.safetensors``.
 """
 
 from __future__ import annotations
@@ -20,39 +19,13 @@ import numpy as np
 import torch
 
 from ..errors import WeightsError
-from ..model.checkpoint import StateDict, load_strict, read_state_dict
+from ..networks.parsenet.load import CELEBAMASK_HQ_LABELS, PARSENET_SIZE, build_parsenet
+from ..networks.state_dict import StateDict
 from ..weights import find_installed
+from ..weights.safe_load import read_state_dict
 
 #: Name of the ParseNet weights in the weights registry.
 PARSENET_WEIGHTS = "parsenet"
-#: ParseNet's input and output side (the official file is trained at 512, like the aligned face).
-PARSENET_SIZE = 512
-#: ParseNet's output classes, in channel order: the CelebAMask-HQ labels with "background" first. facexlib's
-#: source does not list them; the order is the one of CelebAMask-HQ's own mask-merging script (g_mask.py,
-#: label i+1 = i-th name), which GPEN's copy of the same PSFRGAN ParseNet spells out (0: background,
-#: 1: skin, 2: nose, ... 18: cloth), and which fits the official CodeFormer colour map that keeps channels
-#: 1-13 and 15 and zeroes 0, 14, 16, 17 and 18.
-CELEBAMASK_HQ_LABELS = (
-    "background",
-    "skin",
-    "nose",
-    "eye_g",  # eyeglasses
-    "l_eye",
-    "r_eye",
-    "l_brow",
-    "r_brow",
-    "l_ear",
-    "r_ear",
-    "mouth",
-    "u_lip",
-    "l_lip",
-    "hair",
-    "hat",
-    "ear_r",  # earring
-    "neck_l",  # necklace
-    "neck",
-    "cloth",
-)
 #: Classes that are not pasted back (as in the official CodeFormer): the restored crop shows them too, but
 #: CodeFormer was trained on faces and its version of them is no better than the photo's own pixels.
 EXCLUDED_LABELS = frozenset({"background", "hat", "neck_l", "neck", "cloth"})
@@ -95,13 +68,6 @@ def soften_mask(mask: np.ndarray, size: int) -> np.ndarray:
     return np.clip(soft, 0.0, 1.0)
 
 
-def _parsenet_class():
-    """facexlib's ParseNet, imported on first use: importing facexlib pulls in torchvision (~5 s)."""
-    from facexlib.parsing.parsenet import ParseNet
-
-    return ParseNet
-
-
 class FaceParser:
     """ParseNet with the weights loaded, turning an aligned face crop into a soft paste mask.
 
@@ -110,9 +76,7 @@ class FaceParser:
 
     def __init__(self, state_dict: StateDict, device: torch.device | str = "cpu") -> None:
         self.device = torch.device(device)
-        network = _parsenet_class()(in_size=PARSENET_SIZE, out_size=PARSENET_SIZE, parsing_ch=len(CELEBAMASK_HQ_LABELS))
-        load_strict(network, state_dict, None, "ParseNet")
-        self.network = network.eval().to(self.device)
+        self.network = build_parsenet(state_dict).to(self.device)
 
     def labels(self, crop_bgr: np.ndarray) -> np.ndarray:
         """Class index per pixel at ParseNet's size, (512, 512) int64, for an 8-bit BGR crop of any size."""

@@ -14,7 +14,7 @@ import numpy as np
 from ..defaults import DEFAULT_BLEND
 from ..detection import DetectionOptions, FaceDetector
 from ..imaging import Photo, photo_8bit_bgr
-from ..model import CodeFormer
+from ..networks.codeformer import CodeFormer
 from .encodings import DEFAULT_BUDGET_BYTES, EncodingCache, render
 from .face_upsample import needs_upsampling, upsample_face
 from .faces import FaceInPhoto, face_from_detection, locate_faces

@@ -12,8 +12,8 @@ from ..defaults import DEFAULT_FIDELITY
 from ..detection import DetectionOptions, FaceDetector
 from ..errors import OperationCancelled
 from ..imaging import photo_8bit_bgr, read_photo, write_photo
-from ..model import CodeFormer
-from ..model.variants import RECIPES, FaceTask
+from ..networks.codeformer import CodeFormer
+from ..networks.codeformer.variants import RECIPES, FaceTask
 from .encodings import ONE_SHOT_BUDGET_BYTES
 from .inpaint import crop_hole, keep_outside, paste_mask, read_photo_mask, with_hole
 from .likeness import IdentityCheck, render_face

@@ -26,7 +26,7 @@ from .paths import ensure_folder, installed_path
 from .registry import NetworkKind, WeightsEntry, entry_by_sha256, entry_for_task, find_entry, known_names, lookup
 
 if TYPE_CHECKING:
-    from ..model.checkpoint import StateDict
+    from ..networks.state_dict import StateDict
 
 #: Metadata written into every converted file, so its origin is known even without the index.
 META_WEIGHTS_NAME = "codeformer_app.weights"
@@ -52,7 +52,8 @@ def import_weights(
     # PyTorch is imported only here, when a file is really converted: listing and checking stay quick.
     from safetensors.torch import save_file
 
-    from ..model.checkpoint import build_codeformer, read_state_dict, save_codeformer_safetensors
+    from ..networks.codeformer.load import build_codeformer
+    from ..weights.safe_load import read_state_dict, save_codeformer_safetensors
 
     state_dict, metadata = read_state_dict(source)
     entry, official = _identify(source, source_sha256, named, state_dict)
@@ -131,7 +132,7 @@ def first_download_sha256(entry: WeightsEntry, folder: Path) -> str | None:
 
 def looks_like_codeformer(state_dict: StateDict) -> bool:
     """True when the state dict has the keys every CodeFormer checkpoint has."""
-    from ..model.checkpoint import SIGNATURE_KEYS
+    from ..networks.codeformer.load import SIGNATURE_KEYS
 
     return all(key in state_dict for key in SIGNATURE_KEYS)
 
@@ -162,8 +163,8 @@ def _identify(
 
 def _codeformer_entry_by_shape(source: Path, state_dict: StateDict) -> WeightsEntry:
     """Restoration, colorization or inpainting: the family's member these tensors' shapes are."""
-    from ..model.checkpoint import describe_codeformer
-    from ..model.variants import task_of
+    from ..networks.codeformer.load import describe_codeformer
+    from ..networks.codeformer.variants import task_of
 
     return entry_for_task(task_of(describe_codeformer(state_dict, source)).value)
 

@@ -112,7 +112,8 @@ def _verify_one(status: WeightsStatus, deep: bool) -> VerifyResult:
 
 def _structure_problem(entry: WeightsEntry, path: Path) -> str | None:
     """Why the file cannot be loaded (CodeFormer: why the network cannot be built from it), or None."""
-    from ..model.checkpoint import build_codeformer, read_state_dict
+    from ..networks.codeformer.load import build_codeformer
+    from ..weights.safe_load import read_state_dict
 
     try:
         state_dict, metadata = read_state_dict(path)
