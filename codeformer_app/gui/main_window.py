@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
     def start_engine(self) -> None:
         """Load the networks in the background (PyTorch is imported there, after the window is shown)."""
         self._show_status("Loading the networks…")
-        self.host.load(**engine_choices(self.settings, self.weights))
+        self.host.load(engine_choices(self.settings, self.weights))
 
     def _engine_ready(self) -> None:
         engine = self.host.engine
