@@ -177,6 +177,7 @@ def _fingerprint(
         "fidelity": settings.fidelity,
         "detection": asdict(settings.detection),
         "feather": settings.compose.feather,
+        "blend": settings.compose.blend,
         "video": asdict(options),
         "model": repr(model.config),
         "weights_checksum": float(model.position_emb.double().sum().item()),
