@@ -5,7 +5,9 @@ Tiny CodeFormer weights and small clips made here (``test_video_probe.make_clip`
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -95,6 +97,22 @@ def test_blend_shows_that_much_of_the_restored_faces(tmp_path: Path, engine: Eng
         )
     assert change[0.0] < 0.2 * change[1.0]  # only the re-encoding
     assert 0.3 * change[1.0] < change[0.5] < 0.7 * change[1.0]
+
+
+def test_the_networks_are_held_frame_by_frame(tmp_path: Path, engine: Engine) -> None:
+    """A caller sharing the networks (the window) holds them around each frame, not the whole video."""
+    source = make_clip(tmp_path / "clip.mp4", frames=5, sound=False)
+    lock = threading.Lock()
+    held: list[bool] = []
+
+    @contextmanager
+    def networks() -> Iterator[None]:
+        with lock:
+            yield
+        held.append(lock.locked())
+
+    restore(source, tmp_path / "out.mp4", engine, networks=networks)
+    assert held == [False] * 5  # entered once per frame, and given back after each
 
 
 def test_cancel_leaves_no_file_under_the_final_name(tmp_path: Path, engine: Engine) -> None:
