@@ -146,6 +146,18 @@ def test_opening_a_photo_puts_the_video_away(qtbot, window: MainWindow, clip: Pa
     assert not window.export_video_action.isEnabled()
 
 
+def test_new_networks_analyse_the_current_frame_again(qtbot, window: MainWindow, clip: Path) -> None:
+    open_video(qtbot, window, clip)
+    show_frame(qtbot, window, 5)
+    engine = tiny_engine(seed=1)
+    window.host.set_engine(engine)
+    qtbot.waitUntil(lambda: window.document is not None and window.document.analysed.encodings.model is engine.model,
+                    timeout=WAIT_MS)  # fmt: skip
+    settle(qtbot, window)
+    assert window.video.is_open and window.video.index == 5 and window.document.name == "clip-frame00006.png"
+    assert np.array_equal(window.document.analysed.photo.color, decode_all(clip)[0][5])
+
+
 @pytest.mark.slow
 def test_export_writes_every_frame_with_the_windows_fidelity_and_reports_progress(
     qtbot, window: MainWindow, clip: Path
@@ -159,13 +171,19 @@ def test_export_writes_every_frame_with_the_windows_fidelity_and_reports_progres
     window.video_bar.progress.valueChanged.connect(seen.append)
     window.video_export.export_to(target)
     assert window.video_export.running and window.video_bar.export_row.isVisible()
+    photo = write_image(clip.with_name("astronaut.png"), astronaut_bgr())
+    window.open_photo(photo)  # another photo meanwhile: the export's progress and Cancel stay in view
+    qtbot.waitUntil(lambda: window.document is not None and window.document.source == photo, timeout=WAIT_MS)
+    assert window.video_bar.isVisible() and not window.video_bar.scrub_row.isVisible()
     assert not window.export_video_action.isEnabled(), "one export at a time"
     assert window.video_export.restore_settings().fidelity == 0.3
     wait_for_export(qtbot, window)
     assert probe_video(target).frame_count == 12 and window.video_export.last_outcome.frames == 12
     assert seen[-1] == 12 and len(set(seen)) > 2, "progress frame by frame"
     assert "Exported" in window.status_label.text() and str(target) in window.status_label.text()
-    assert not window.video_bar.export_row.isVisible() and window.export_video_action.isEnabled()
+    assert not window.video_bar.isVisible(), "no video open, no export running: the bar goes"
+    open_video(qtbot, window, clip)
+    assert window.export_video_action.isEnabled() and not window.video_bar.export_row.isVisible()
     assert not error_boxes(window)
     assert suggested_video_output(clip) == clip.with_name("clip-restored-2.mp4"), "never an existing file"
     window.video_export.export_to(target)  # an existing file is never replaced

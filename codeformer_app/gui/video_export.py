@@ -171,5 +171,5 @@ class VideoExport(QObject):
 
     def _ended(self, text: str) -> None:
         self._run, self._eta = None, None
-        self.bar.export_row.setVisible(False)
+        self.bar.hide_export()
         self.status.emit(text)

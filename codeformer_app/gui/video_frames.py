@@ -71,7 +71,7 @@ class VideoFrames(QObject):
         """Another photo was opened: the bar goes, the video is forgotten."""
         self.tasks.cancel(SCRUB)
         self.timeline = None
-        self.bar.setVisible(False)
+        self.bar.hide_video()
 
     def _scrubbed(self, index: int) -> None:
         timeline = self.timeline

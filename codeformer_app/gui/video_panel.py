@@ -47,11 +47,13 @@ class VideoBar(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
-        row = QHBoxLayout()
+        self.scrub_row = QWidget()
+        row = QHBoxLayout(self.scrub_row)
+        row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.scrubber, 1)
         row.addWidget(self.position)
         row.addWidget(self.export_button)
-        layout.addLayout(row)
+        layout.addWidget(self.scrub_row)
         self.export_row = QWidget()
         export_layout = QHBoxLayout(self.export_row)
         export_layout.setContentsMargins(0, 0, 0, 0)
@@ -69,13 +71,24 @@ class VideoBar(QWidget):
         self.scrubber.setValue(0)
         self.scrubber.setPageStep(max(1, round(frames_per_second)))
         self.scrubber.blockSignals(False)
+        self.scrub_row.setVisible(True)
         self.setVisible(True)
+
+    def hide_video(self) -> None:
+        """No video open any more; an export still running keeps its row (and its Cancel) in view."""
+        self.scrub_row.setVisible(False)
+        self.setVisible(self.export_row.isVisibleTo(self))
 
     def show_position(self, index: int, count: int, seconds: float, duration: float) -> None:
         self.position.setText(f"Frame {index + 1} of {count} · {clock(seconds)} / {clock(duration)}")
 
     def show_export(self, text: str, done: int, total: int) -> None:
         self.export_row.setVisible(True)
+        self.setVisible(True)
         self.export_status.setText(text)
         self.progress.setRange(0, max(total, 0))
         self.progress.setValue(done)
+
+    def hide_export(self) -> None:
+        self.export_row.setVisible(False)
+        self.setVisible(self.scrub_row.isVisibleTo(self))
