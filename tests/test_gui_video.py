@@ -19,6 +19,7 @@ from superqt.utils import WorkerBase
 from test_video_probe import decode_all, make_clip
 
 from codeformer_app.gui.main_window import OPEN_FILTER, MainWindow
+from codeformer_app.gui.save_formats import suggested_save
 from codeformer_app.gui.settings import AppSettings
 from codeformer_app.gui.video_export import suggested_video_output
 from codeformer_app.gui.video_panel import clock
@@ -119,6 +120,10 @@ def test_the_scrubber_shows_the_frame_pyav_decodes_there_and_the_sliders_preview
     assert doc.name == "clip-frame00008.png" and doc.source == clip
     assert window.video_bar.position.text().startswith("Frame 8 of 12 · " + clock(times[7]))
     assert doc.face_count == 1
+    taken = clip.with_name("clip-frame00008-restored.png")
+    taken.write_bytes(b"a user's file")
+    suggested, _filter = suggested_save(doc.source, doc.name, window.settings)
+    assert suggested == clip.with_name("clip-frame00008-restored-2.png"), "Save proposes a free PNG name"
 
     before = doc.preview.copy()
     window.slider.setValue(90)  # the fidelity slider re-renders the current frame
