@@ -39,3 +39,17 @@ def test_pth_files_are_only_loaded_with_weights_only() -> None:
                     continue
                 flags = {k.arg: getattr(k.value, "value", None) for k in node.keywords}
                 assert flags.get("weights_only") is True, f"{path}:{node.lineno}"
+
+
+def test_the_engine_spec_imports_nothing_heavy() -> None:
+    """The window builds an ``EngineSpec`` on the GUI thread before PyTorch loads (issue 12, point 5)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "import codeformer_app.pipeline.engine_spec\n"
+        "print(sorted({'torch', 'numpy', 'cv2', 'av', 'PySide6'} & {m.split('.')[0] for m in sys.modules}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]"

@@ -231,9 +231,11 @@ app = QApplication([])
 from codeformer_app.gui.main_window import MainWindow
 from codeformer_app.gui.quick_preview import quick_compose
 from codeformer_app.gui.settings import AppSettings
+from codeformer_app.pipeline.engine_spec import EngineSpec
 win = MainWindow(AppSettings())
 win.show()
-win.host.load(weights=Path(sys.argv[1]), device="cpu", detector="mtcnn", parsing=False, upscaler=False, identity=True)
+spec = EngineSpec(Path(sys.argv[1]), device="cpu", detector="mtcnn", parsing=False, upscaler=False, identity=True)
+win.host.load(spec)
 win.open_photo(Path(sys.argv[2]))
 deadline = time.monotonic() + 120
 while (win.document is None or win.busy) and time.monotonic() < deadline:

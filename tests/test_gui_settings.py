@@ -79,7 +79,7 @@ def test_settings_dialog_applies_saves_and_reloads_the_networks_only_when_needed
     window.apply_settings(replace(window.settings, threads=1, detector="mtcnn", device="cpu"))
     assert load_settings().threads == 1
     assert window.host.loading, "a new device or thread count rebuilds the networks"
-    assert window.host.choices["threads"] == 1 and window.host.choices["device"] == "cpu"
+    assert window.host.spec is not None and (window.host.spec.threads, window.host.spec.device) == (1, "cpu")
     qtbot.waitUntil(lambda: not window.host.loading, timeout=60_000)  # no weights here: it fails, shown to the user
     window.close()
     WorkerBase.await_workers(60_000)

@@ -5,7 +5,10 @@ Tiny CodeFormer weights and small clips made here (``test_video_probe.make_clip`
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -17,6 +20,7 @@ from test_video_probe import CLIP_SIZE, decode_all, make_clip
 
 from codeformer_app.detection import DetectionOptions, create_detector
 from codeformer_app.errors import OperationCancelled
+from codeformer_app.pipeline.photo import ComposeOptions
 from codeformer_app.pipeline.restore_file import Engine, RestoreSettings
 from codeformer_app.video.probe import VideoError, probe_video
 from codeformer_app.video.restore import VideoOptions, VideoOutcome, restore_video_file
@@ -77,6 +81,38 @@ def test_restored_clip_keeps_frames_rate_size_duration_and_sound(tmp_path: Path,
     change = [np.abs(a.astype(int) - b.astype(int)) for a, b in zip(frames, originals, strict=True)]
     assert min(float(c[face].mean()) for c in change) > 3 * max(float(c[corner].mean()) for c in change)
     assert not work_folder(target).exists() and sorted(p.name for p in target.parent.iterdir()) == ["clip.mp4"]
+
+
+def test_blend_shows_that_much_of_the_restored_faces(tmp_path: Path, engine: Engine) -> None:
+    source = make_clip(tmp_path / "clip.mp4", frames=3, sound=False)
+    originals, _ = decode_all(source)
+    face = (slice(40, 150), slice(80, 180))
+    change = {}
+    for blend in (1.0, 0.5, 0.0):
+        target = tmp_path / f"blend-{blend}.mp4"
+        restore(source, target, engine, settings=replace(SETTINGS, compose=ComposeOptions(blend=blend)))
+        frames, _ = decode_all(target)
+        change[blend] = np.mean(
+            [np.abs(a[face].astype(int) - b[face].astype(int)).mean() for a, b in zip(frames, originals, strict=True)]
+        )
+    assert change[0.0] < 0.2 * change[1.0]  # only the re-encoding
+    assert 0.3 * change[1.0] < change[0.5] < 0.7 * change[1.0]
+
+
+def test_the_networks_are_held_frame_by_frame(tmp_path: Path, engine: Engine) -> None:
+    """A caller sharing the networks (the window) holds them around each frame, not the whole video."""
+    source = make_clip(tmp_path / "clip.mp4", frames=5, sound=False)
+    lock = threading.Lock()
+    held: list[bool] = []
+
+    @contextmanager
+    def networks() -> Iterator[None]:
+        with lock:
+            yield
+        held.append(lock.locked())
+
+    restore(source, tmp_path / "out.mp4", engine, networks=networks)
+    assert held == [False] * 5  # entered once per frame, and given back after each
 
 
 def test_cancel_leaves_no_file_under_the_final_name(tmp_path: Path, engine: Engine) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import threading
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from ..pipeline.engine_spec import EngineSpec  # plain values: imports neither PyTorch nor Qt
 from .task_runner import TaskRunner
 
 if TYPE_CHECKING:
@@ -22,13 +24,14 @@ if TYPE_CHECKING:
 ENGINE_TASK = "engine"
 
 
-def _load_task(choices: dict[str, Any]) -> Generator[str, None, Engine]:
+def _load_task(spec: EngineSpec) -> Generator[str, None, Engine]:
     yield "Loading PyTorch…"
-    from ..pipeline.engine_setup import EngineSpec, load_engine  # the heavy import happens here, off the GUI thread
+    from ..pipeline.engine_setup import load_engine  # the heavy import happens here, off the GUI thread
 
     yield "Loading the networks…"
-    engine = load_engine(EngineSpec(**{**choices, "identity": False}))
-    if not choices.get("identity"):
+    # The identity network is loaded apart, on its own thread (``identity_thread``), never by the load task.
+    engine = load_engine(dataclasses.replace(spec, identity=False))
+    if not spec.identity:
         return engine
     from .identity_thread import with_identity
 
@@ -36,17 +39,17 @@ def _load_task(choices: dict[str, Any]) -> Generator[str, None, Engine]:
     return with_identity(engine)
 
 
-def engine_choices(settings: AppSettings, weights: Path | None) -> dict[str, Any]:
-    """``EngineSpec`` fields from the settings, as plain values (see ``EngineHost.load``)."""
-    return {
-        "weights": weights,
-        "device": settings.device,
-        "detector": settings.detector,
-        "parsing": settings.parsing,
-        "upscaler": True,  # when installed: a save or a batch may ask for 2-4x whatever the settings say
-        "threads": settings.thread_count(),
-        "identity": True,  # each face's likeness in the face list, and automatic fidelity (skipped with a warning)
-    }
+def engine_choices(settings: AppSettings, weights: Path | None) -> EngineSpec:
+    """The networks the settings ask for (compared by value: a new spec means the networks are rebuilt)."""
+    return EngineSpec(
+        weights=weights,
+        device=settings.device,
+        detector=settings.detector,
+        parsing=settings.parsing,
+        upscaler=True,  # when installed: a save or a batch may ask for 2-4x whatever the settings say
+        threads=settings.thread_count(),
+        identity=True,  # each face's likeness in the face list, and automatic fidelity (skipped with a warning)
+    )
 
 
 class EngineHost(QObject):
@@ -63,7 +66,8 @@ class EngineHost(QObject):
         self.engine: Engine | None = None
         self.inpainter: CodeFormer | None = None
         """The inpainting network (Faces ▸ Repair scratches), loaded on demand from its file."""
-        self.choices: dict[str, Any] = {}
+        self.spec: EngineSpec | None = None
+        """What the newest load was asked to build."""
         self.lock = threading.Lock()
         self._tasks = tasks if tasks is not None else TaskRunner(self)
         """The window's runner (its close drops a load still running), or an own one."""
@@ -72,14 +76,14 @@ class EngineHost(QObject):
     def loading(self) -> bool:
         return self._tasks.running(ENGINE_TASK)
 
-    def load(self, **choices: Any) -> None:
-        """Build the networks for ``EngineSpec(**choices)`` (plain values, so that the GUI thread never imports
-        PyTorch); the newest request wins if several overlap."""
-        self.choices = choices
+    def load(self, spec: EngineSpec) -> None:
+        """Build the networks of ``spec`` in a worker (the GUI thread never imports PyTorch); the newest
+        request wins if several overlap."""
+        self.spec = spec
         self._tasks.start(
             ENGINE_TASK,
             _load_task,
-            choices,
+            spec,
             on_progress=self.status.emit,
             on_done=self.set_engine,
             on_error=self.failed.emit,

@@ -1,4 +1,4 @@
-"""The main window: menus, tabs, status bar, opening photos, saving, the panels and closing.
+"""The main window: menus, tabs, status bar, opening photos and videos, the panels and closing.
 
 Only Qt and light modules are imported at the top, so the window appears before PyTorch is loaded; the core
 arrives with the engine (in a worker) and is imported here inside methods once it is there. Every background
@@ -13,10 +13,20 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QCloseEvent, QDragEnterEvent, QDropEvent, QImage
-from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar, QTabWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QProgressBar,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..defaults import PHOTO_SUFFIXES
-from . import save_formats
+from ..video import VIDEO_SUFFIXES, is_video_name
+from . import window_closing, window_saving
 from .engine_host import EngineHost, engine_choices
 from .messages import show_error
 from .photo_editor import OPEN, PhotoEditor
@@ -24,11 +34,14 @@ from .scratch_repair import ScratchRepair
 from .session import EditSession
 from .settings import DIALOG_FIELDS, AppSettings, update_settings
 from .task_runner import TaskKind, TaskRunner
+from .video_export import VideoExport
+from .video_frames import VideoFrames
+from .video_panel import VideoBar
 from .viewer import ViewMode
 from .window_menus import build_menus
 
 if TYPE_CHECKING:
-    from ..imaging import Photo, WriteResult
+    from ..imaging import Photo
     from .batch_panel import BatchPanel
     from .model_manager import ModelManagerDialog
     from .tasks import OpenedPhoto, Progress
@@ -36,7 +49,10 @@ if TYPE_CHECKING:
 APP_TITLE = "CodeFormer App"
 #: The name an image pasted from the clipboard goes by (and is saved under, with -restored).
 PASTED_NAME = "pasted.png"
-OPEN_FILTER = f"Photos ({' '.join(sorted('*' + suffix for suffix in PHOTO_SUFFIXES))});;All files (*)"
+_PHOTOS, _VIDEOS = (
+    " ".join(sorted("*" + suffix for suffix in suffixes)) for suffixes in (PHOTO_SUFFIXES, VIDEO_SUFFIXES)
+)
+OPEN_FILTER = f"Photos and videos ({_PHOTOS} {_VIDEOS});;Photos ({_PHOTOS});;Videos ({_VIDEOS});;All files (*)"
 
 
 @dataclass(frozen=True)
@@ -57,7 +73,7 @@ class MainWindow(QMainWindow):
         self.host = EngineHost(self.tasks, self)
         self._pending_open: OpenRequest | None = None
         self._pending_batch_folder: Path | None = None
-        self._close_waiting = False
+        self.close_waiting = False
         self.batch_panel: BatchPanel | None = None
         self.model_manager: ModelManagerDialog | None = None
 
@@ -79,9 +95,21 @@ class MainWindow(QMainWindow):
         self.editor.progress.connect(self._task_progress)
         self.viewer, self.slider, self.face_list = self.editor.viewer, self.editor.slider, self.editor.face_list
         self.scratches = ScratchRepair(self.editor, lambda: self.settings.inpainting_weights, self)
+        self.video_bar = VideoBar()
+        self.video = VideoFrames(self.editor, self.host, self.video_bar, self)
+        self.video.opened.connect(self._video_opened)
+        self.video.frame_changed.connect(self._update_actions)
+        self.video_export = VideoExport(self.editor, self.host, self.video, self.video_bar, self)
+        self.video_export.status.connect(self._show_status)
+        self.video_export.running_changed.connect(self._update_actions)
+        photo_page = QWidget()
+        page_layout = QVBoxLayout(photo_page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addWidget(self.editor, 1)
+        page_layout.addWidget(self.video_bar)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("tabs")
-        self.tabs.addTab(self.editor, "Photo")
+        self.tabs.addTab(photo_page, "Photo")
         self.batch_placeholder = QLabel("The batch panel appears once the networks are loaded.")
         self.batch_placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.tabs.addTab(self.batch_placeholder, "Batch")
@@ -100,6 +128,7 @@ class MainWindow(QMainWindow):
         photo_actions = (self.save_action, self.save_as_action, self.export_action, self.draw_action)
         for act in (*photo_actions, self.repair_action, self.fill_action, self.clear_scratches_action):
             act.setEnabled(self.document is not None)
+        self.export_video_action.setEnabled(self.video_export.available)
 
     # -- the photo (shown and edited by the editor) ----------------------------------------------------------
     @property
@@ -129,23 +158,26 @@ class MainWindow(QMainWindow):
     def start_engine(self) -> None:
         """Load the networks in the background (PyTorch is imported there, after the window is shown)."""
         self._show_status("Loading the networks…")
-        self.host.load(**engine_choices(self.settings, self.weights))
+        self.host.load(engine_choices(self.settings, self.weights))
 
     def _engine_ready(self) -> None:
         engine = self.host.engine
         device = engine.model.position_emb.device if engine is not None else "?"
         notes = f" Note: {'; '.join(engine.warnings)}." if engine is not None and engine.warnings else ""
-        self._show_status(f"Ready ({device}). Drop a photo onto the window, or use File ▸ Open.{notes}")
+        self._show_status(f"Ready ({device}). Drop a photo or a video onto the window, or use File ▸ Open.{notes}")
         self.status_label.setToolTip(notes.strip())  # stays readable after the status line moves on
         self._ensure_batch_panel()
         pending, self._pending_open = self._pending_open, None
         doc = self.document
         stale = doc is not None and engine is not None and doc.analysed.encodings.model is not engine.model
-        if pending is None and stale:
+        if pending is None and stale and self.video.is_open:
+            self.video.reload()  # new networks: the video's frame is analysed again with them
+        elif pending is None and stale:
             # New networks (device, detector ... changed): the open photo is analysed again with them.
             pending = OpenRequest(doc.analysed.photo, doc.source, doc.name)
         if pending is not None:
             self._start_open(pending)
+        self._update_actions()
 
     def _engine_failed(self, error: Exception) -> None:
         from ..weights import WeightsMissingError
@@ -166,7 +198,7 @@ class MainWindow(QMainWindow):
 
     # -- opening ---------------------------------------------------------------------------------------------
     def choose_photo(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open a photo", self.settings.open_folder, OPEN_FILTER)
+        path, _ = QFileDialog.getOpenFileName(self, "Open a photo or video", self.settings.open_folder, OPEN_FILTER)
         if path:
             self.open_paths([Path(path)])
 
@@ -212,6 +244,9 @@ class MainWindow(QMainWindow):
             if not self.host.loading:
                 self.start_engine()
             return
+        if request.path is not None and request.source == request.path and is_video_name(request.path):
+            self.video.open(request.path)  # its first frame, as a photo (video_frames.py)
+            return
         from ..detection import DetectionOptions
         from .tasks import open_task
 
@@ -229,14 +264,24 @@ class MainWindow(QMainWindow):
         )
 
     def _opened(self, request: OpenRequest, opened: OpenedPhoto) -> None:
-        if request.path is not None:
-            recent = self.settings.with_recent(request.path).recent_files
-            self.settings = update_settings(recent_files=recent, open_folder=str(request.path.parent))
-            self.rebuild_recent_menu()
-        self.setWindowTitle(f"{request.name} — {APP_TITLE}")
-        self.tabs.setCurrentIndex(0)
+        self.video.close_video()
+        self._remember(request.path, request.name)
         self.editor.show_photo(opened, request.path, request.name)
         self._update_actions()
+
+    def _video_opened(self, new: bool) -> None:
+        if new and self.video.path is not None:
+            self._remember(self.video.path, self.video.path.name)
+        self._update_actions()
+
+    def _remember(self, path: Path | None, name: str) -> None:
+        """A file opened: in the recent files and the title, the Photo tab shown."""
+        if path is not None:
+            recent = self.settings.with_recent(path).recent_files
+            self.settings = update_settings(recent_files=recent, open_folder=str(path.parent))
+            self.rebuild_recent_menu()
+        self.setWindowTitle(f"{name} — {APP_TITLE}")
+        self.tabs.setCurrentIndex(0)
 
     def rebuild_recent_menu(self) -> None:
         self.recent_menu.clear()
@@ -245,50 +290,9 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, p=name: self.open_photo(Path(p)))
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
 
-    # -- saving ----------------------------------------------------------------------------------------------
-    def save(self) -> None:
-        """Save where this photo was saved before; the first time, ask where (never over the original)."""
-        if self.document is None:
-            return
-        if self.document.saved_to is None:
-            self.choose_save_path()
-        else:
-            self.save_to(self.document.saved_to)
-
-    def choose_save_path(self) -> None:
-        doc = self.document
-        if doc is None:
-            return
-        suggested, chosen = save_formats.suggested_save(doc.source, doc.name, self.settings)
-        filters = ";;".join(save_formats.SAVE_FILTERS.values())
-        path, selected = QFileDialog.getSaveFileName(self, "Save the restored photo", str(suggested), filters, chosen)
-        if path:
-            self.save_to(save_formats.with_format_suffix(Path(path), selected))
-
+    # -- saving (window_saving.py) ------------------------------------------------------------------------
     def save_to(self, path: Path) -> None:
-        """Write the restored photo (full quality: upscale and ParseNet mask as set) to ``path``, atomically."""
-        doc = self.document
-        if doc is None or self.host.engine is None:
-            return
-        problem = save_formats.refusal(path, doc.source)
-        if problem is not None:
-            show_error(self, "Not saved", problem)
-            return
-
-        def saved(result: WriteResult) -> None:
-            self.settings = update_settings(save_folder=str(path.parent))
-            notes = f" ({'; '.join(result.notes)})" if result.notes else ""
-            self._show_status(f"Saved {path}{notes}")
-
-        fmt, quality = save_formats.write_options(
-            save_formats.format_for(path), doc.analysed.photo.info.format, self.settings
-        )
-        self.editor.save(path, fmt, quality, self.settings.upscale, saved)
-
-    def choose_export_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Export the restored faces to", self.settings.save_folder)
-        if folder:
-            self.export_faces(Path(folder))
+        window_saving.save_to(self, path)
 
     def export_faces(self, folder: Path) -> None:
         self.editor.export_faces(folder)
@@ -356,6 +360,7 @@ class MainWindow(QMainWindow):
     def _task_ended(self, _name: str) -> None:
         if not self.busy:
             self.progress.setVisible(False)
+        self._update_actions()
 
     def _show_status(self, text: str) -> None:
         self.status_label.setText(text)
@@ -376,35 +381,11 @@ class MainWindow(QMainWindow):
         event.acceptProposedAction()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Writers (save, export, batch, download, import) finish first; then every task is stopped and its
-        results dropped before the widgets go."""
-        if self.batch_panel is not None and self.batch_panel.is_running:
+        """Writers (save, export, batch, video export, download, import) finish first (``window_closing``);
+        then every task is stopped and its results dropped before the widgets go."""
+        if window_closing.must_wait(self):
             event.ignore()
-            answer = QMessageBox.question(
-                self, "Batch running", "A batch is running. Stop it and quit? Finished files are kept."
-            )
-            if answer == QMessageBox.StandardButton.Yes:
-                self.batch_panel.cancel()  # it stops after the current face and writes its report
-                self._close_when_writers_done()
-            return
-        if self.model_manager is not None:
-            self.model_manager.cancel()  # a download keeps its .part file and resumes next time
-        if self.tasks.writing:
-            event.ignore()
-            self._show_status("Finishing the save, then closing…")
-            self._close_when_writers_done()
             return
         update_settings(fidelity=self.fidelity)  # the last slider position is the next photo's default
         self.tasks.close()
         super().closeEvent(event)
-
-    def _close_when_writers_done(self) -> None:
-        if self._close_waiting:
-            return
-        self._close_waiting = True
-
-        def close() -> None:
-            self._close_waiting = False
-            self.close()
-
-        self.tasks.when_writers_done(close)

@@ -35,8 +35,8 @@ def suggested_save(source: Path | None, name: str, settings: AppSettings) -> tup
     fmt = settings.output_format or None
     folder = Path(settings.save_folder) if settings.save_folder else None
     suggested = suggested_output(source, name, folder, f".{fmt}" if fmt else None)
-    if format_for(suggested) is None:  # e.g. a BMP photo
-        suggested = suggested.with_suffix(".png")
+    if format_for(suggested) is None:  # e.g. a BMP photo, or a video's frame: PNG, again never an existing file
+        suggested = suggested_output(source, name, folder, ".png")
     return suggested, SAVE_FILTERS[format_for(suggested) or "png"]
 
 

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from . import window_saving
+from .video_export import PER_FACE_NOTE
 from .viewer import ViewMode
 
 if TYPE_CHECKING:
@@ -36,9 +38,13 @@ def build_menus(window: MainWindow) -> None:
     viewer, keys = window.viewer, QKeySequence.StandardKey
     window.open_action = action("&Open…", window.choose_photo, keys.Open, "openAction")
     window.paste_action = action("&Paste image", window.paste_image, keys.Paste, "pasteAction")
-    window.save_action = action("&Save", window.save, keys.Save, "saveAction")
-    window.save_as_action = action("Save &As…", window.choose_save_path, keys.SaveAs, "saveAs")
-    window.export_action = action("&Export restored faces…", window.choose_export_folder, None, "exportAction")
+    window.save_action = action("&Save", lambda: window_saving.save(window), keys.Save, "saveAction")
+    window.save_as_action = action("Save &As…", lambda: window_saving.choose_save_path(window), keys.SaveAs, "saveAs")
+    export_faces = lambda: window_saving.choose_export_folder(window)  # noqa: E731
+    window.export_action = action("&Export restored faces…", export_faces, None, "exportAction")
+    window.export_video_action = action("Export &video…", window.video_export.choose, "Ctrl+E", "exportVideoAction")
+    window.export_video_action.setToolTip(PER_FACE_NOTE)
+    window.video_bar.export_button.setDefaultAction(window.export_video_action)
     quit_action = action("&Quit", window.close, keys.Quit, "quitAction")
     window.fit_action = action("&Fit", viewer.fit, "Ctrl+0", "fitAction")
     window.actual_action = action("&100%", viewer.actual_size, "Ctrl+1", "actualAction")
@@ -73,7 +79,7 @@ def build_menus(window: MainWindow) -> None:
     window.recent_menu = file_menu.addMenu("Open &Recent")
     window.recent_menu.setObjectName("recentMenu")
     file_menu.addSeparator()
-    file_menu.addActions([window.save_action, window.save_as_action, window.export_action])
+    file_menu.addActions([window.save_action, window.save_as_action, window.export_action, window.export_video_action])
     file_menu.addSeparator()
     file_menu.addAction(quit_action)
     view_menu = menus.addMenu("&View")

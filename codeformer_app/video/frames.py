@@ -1,7 +1,8 @@
 """Restoring the faces of one video frame, with the photo pipeline's own steps.
 
 Per frame: detect (every ``detect_every``-th frame) -> the tracker's smoothed landmarks -> align and crop
-(``pipeline.faces``) -> CodeFormer encode + decode (``pipeline.encodings``) -> paste (``pipeline.paste``).
+(``pipeline.faces``) -> CodeFormer encode + decode (``pipeline.encodings``) -> paste (``pipeline.paste``, with
+the settings' feather and blend).
 All crops are cut from the frame before any face is pasted back, as ``pipeline.photo`` does for a photo, so
 two overlapping faces never see each other's restored pixels.
 """
@@ -72,8 +73,11 @@ class FrameRestorer:
         if not located:
             return []
         cache = EncodingCache(self.engine.model, [f.crop for f in located], ONE_SHOT_BUDGET_BYTES)
+        compose = self.settings.compose
+        if compose.blend <= 0.0:
+            return kept  # nothing of the restored faces would show (as ``pipeline.photo.compose`` does)
         for index_in_frame, face in enumerate(located):
             crop = render(cache, index_in_frame, self.settings.fidelity, self.grey)
             mask = self.engine.parser.mask(crop) if self.engine.parser is not None else None
-            paste_face(image_bgr, crop, face.alignment, 1.0, self.settings.compose.feather, mask)
+            paste_face(image_bgr, crop, face.alignment, 1.0, compose.feather, mask, compose.blend)
         return kept

@@ -129,7 +129,7 @@ def probe_video(path: Path) -> VideoInfo:
     with open_input(path) as container:
         stream = container.streams.video[0]
         try:
-            timestamps, last_duration = _packet_times(container, stream)
+            timestamps, last_duration = packet_times(container, stream)
         except av.FFmpegError as error:
             raise VideoError(path, f"is damaged or truncated ({av_reason(error)})") from None
         if not timestamps:
@@ -166,7 +166,7 @@ def _first_frame(container: av.container.InputContainer, stream: av.video.stream
     return None
 
 
-def _packet_times(
+def packet_times(
     container: av.container.InputContainer, stream: av.video.stream.VideoStream
 ) -> tuple[list[int], int | None]:
     """Sorted presentation times of every video packet (display order), and the last packet's duration."""

@@ -10,9 +10,11 @@ what is left. Design and measurements: ``docs/video.md``.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +42,9 @@ from .tracking import FaceTracker, TrackingOptions
 
 #: ``(frames done, frames in the video)``, called after each frame (finished segments count at once).
 FrameProgress = Callable[[int, int], None]
+#: Held around each frame's restore (detect, encode, decode, paste): how a caller that shares the networks with
+#: other work (the window's previews) lets that work in between two frames instead of after the whole video.
+NetworksHeld = Callable[[], AbstractContextManager[object]]
 #: Seconds of video per segment: what a stopped run can lose, against one more file and keyframe per segment.
 DEFAULT_SEGMENT_SECONDS = 5.0
 
@@ -109,12 +114,14 @@ def restore_video_file(
     on_frame: FrameProgress | None = None,
     cancelled: Callable[[], bool] | None = None,
     options: VideoOptions = VideoOptions(),
+    networks: NetworksHeld | None = None,
 ) -> VideoOutcome:
     """Restore every face of every frame of ``source`` into ``target`` (its suffix picks the container).
 
     ``target`` is never replaced unless ``settings.overwrite``. ``cancelled()`` is asked before each frame;
     when it says so, ``OperationCancelled`` is raised, nothing is written under ``target``, and the finished
-    segments stay for the next run. Every failure is a ``VideoError`` naming the file.
+    segments stay for the next run. ``networks()`` is entered around each frame's use of the networks (it may
+    raise ``OperationCancelled`` too). Every failure is a ``VideoError`` naming the file.
     """
     source, target = Path(source), Path(target)
     started = time.perf_counter()
@@ -134,6 +141,8 @@ def restore_video_file(
     except OSError as error:
         raise VideoError(target, describe_write_error(error)) from None
     run = _Run(info, fmt, engine, settings, options, work, records, segment_frames, on_frame, cancelled)
+    if networks is not None:
+        run.networks = networks
     counts, restored, last_record = run.segments()
     plan = _join(target, fmt, work, last_record.index + 1, info, settings, cancelled)
     work.remove()
@@ -177,6 +186,7 @@ def _fingerprint(
         "fidelity": settings.fidelity,
         "detection": asdict(settings.detection),
         "feather": settings.compose.feather,
+        "blend": settings.compose.blend,
         "video": asdict(options),
         "model": repr(model.config),
         "weights_checksum": float(model.position_emb.double().sum().item()),
@@ -228,6 +238,7 @@ class _Run:
         self.on_frame = on_frame or (lambda done, total: None)
         self.cancelled = cancelled or (lambda: False)
         self.restorer: FrameRestorer | None = None
+        self.networks: NetworksHeld = contextlib.nullcontext
 
     def segments(self) -> tuple[list[int], int, SegmentRecord]:
         """Every segment finished (earlier runs' skipped); faces per frame, frames restored, the last record."""
@@ -281,7 +292,8 @@ class _Run:
                             "output name, and the next run resumes from the last finished segment"
                         )
                     image = to_upright(frame.to_ndarray(format="bgr24"), info.rotation)
-                    faces = restorer.restore(image, frame_index, float(pts * info.time_base))
+                    with self.networks():
+                        faces = restorer.restore(image, frame_index, float(pts * info.time_base))
                     writer.write(to_stored(image, info.rotation), pts)
                     counts.append(len(faces))
                     self.on_frame(frame_index + 1, info.frame_count)
@@ -331,6 +343,7 @@ __all__ = [
     "DEFAULT_SEGMENT_SECONDS",
     "FacesPerFrame",
     "FrameProgress",
+    "NetworksHeld",
     "VideoOptions",
     "VideoOutcome",
     "restore_video_file",
