@@ -257,3 +257,17 @@ def test_a_broken_video_gives_a_message_naming_the_file_and_the_window_stays_usa
         assert window.document is None and not window.video.is_open
     open_video(qtbot, window, clip)
     assert window.document.face_count == 1
+
+
+def test_scrubbing_keeps_the_zoom_and_pan_the_user_chose(qtbot, window: MainWindow, clip: Path) -> None:
+    open_video(qtbot, window, clip)
+    viewer = window.viewer
+    fitted = viewer.zoom
+    viewer.zoom_by(3.0)
+    zoomed, origin = viewer.zoom, QPointF(viewer.origin)
+    assert zoomed != fitted
+    show_frame(qtbot, window, 5)
+    assert (viewer.zoom, viewer.origin) == (zoomed, origin), "a new frame of the same video keeps the view"
+    viewer.fit()
+    show_frame(qtbot, window, 9)
+    assert viewer.fitting and viewer.zoom == fitted, "a fitted view stays fitted"

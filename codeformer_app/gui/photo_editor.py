@@ -120,12 +120,13 @@ class PhotoEditor(QWidget):
 
     # --- the photo and its faces ---
 
-    def show_photo(self, opened: OpenedPhoto, source: Path | None, name: str) -> None:
-        """A newly analysed photo becomes the session; its faces are rendered at once."""
+    def show_photo(self, opened: OpenedPhoto, source: Path | None, name: str, keep_view: bool = False) -> None:
+        """A newly analysed photo becomes the session; its faces are rendered at once. ``keep_view``: another
+        frame of the same video, shown with the zoom and pan the user chose."""
         self.tasks.cancel(RENDER)
         self.tasks.cancel(ANCHORS)
         self.session = EditSession(opened.analysed, source, name)
-        self.viewer.set_images(opened.image)
+        self.viewer.set_images(opened.image, keep_view=keep_view)
         self.face_list.clear_faces()
         for face_id, thumb in enumerate(opened.face_thumbs):
             self.face_list.add_face(face_id, thumb, self.fidelity)

@@ -123,7 +123,7 @@ class VideoFrames(QObject):
         editor.tasks.cancel(RENDER)
         editor.tasks.cancel(ANCHORS)
         editor.session = None
-        editor.viewer.set_images(decoded.image)
+        editor.viewer.set_images(decoded.image, keep_view=True)
         editor.viewer.set_busy("Finding faces…")
         editor.face_list.clear_faces()
         editor.faces_label.setText("Finding faces…")
@@ -137,5 +137,5 @@ class VideoFrames(QObject):
         if new or self.bar.scrubber.value() == frame.index:
             self._show_position(frame.timeline, frame.index)
         self.editor.viewer.set_busy("")
-        self.editor.show_photo(frame.opened, frame.timeline.path, frame.name)
+        self.editor.show_photo(frame.opened, frame.timeline.path, frame.name, keep_view=not new)
         self.opened.emit(new)

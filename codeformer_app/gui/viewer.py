@@ -93,14 +93,19 @@ class CompareView(QWidget):
         self._draw_end = QPointF()
 
     # -- content ---------------------------------------------------------------------------------------------
-    def set_images(self, before: QImage | None, after: QImage | None = None) -> None:
-        """A new photo: both sides (after may be None until rendered); the view fits it."""
+    def set_images(self, before: QImage | None, after: QImage | None = None, keep_view: bool = False) -> None:
+        """A new photo: both sides (after may be None until rendered); the view fits it, unless ``keep_view`` and
+        the photo has the size of the one shown (the next frame of a video: zoom and pan stay where they are)."""
+        same_size = self._before is not None and before is not None and self._before.size() == before.size()
         self._before = QPixmap.fromImage(before) if before is not None else None
         self._after = QPixmap.fromImage(after) if after is not None else None
         self._scaled = {}
         self.boxes, self.selected = [], None
         self.scratches = None
-        self.fit()
+        if keep_view and same_size and not self.fitting:
+            self.update()
+        else:
+            self.fit()
 
     def set_after(self, after: QImage | None, preview: bool = False) -> None:
         """The 'after' side; ``preview``: a quick approximation, labelled so until the exact one replaces it."""
