@@ -23,7 +23,7 @@ from photo_samples import ASTRONAUT_FACE_REGION, astronaut_bgr, contains, grace_
 from codeformer_app.detection import DetectedFace, Landmark, available_detectors, create_detector, find_faces
 from codeformer_app.detection.mtcnn import MtcnnDetector
 from codeformer_app.detection.retinaface import BGR_MEAN, DEFAULT_MIN_SCORE, MOBILENET, build_network
-from codeformer_app.weights import import_weights
+from codeformer_app.weights import DEFAULT_REGISTRY, import_weights
 from codeformer_app.weights.paths import installed_path
 from codeformer_app.weights.registry import RETINAFACE_MOBILE
 
@@ -58,7 +58,7 @@ def mobile_weights(onnx_model, tmp_path_factory: pytest.TempPathFactory) -> Path
     source = write_official_like(
         convert(onnx_model), folder.parent / f"{folder.name}-source" / RETINAFACE_MOBILE.file_name
     )
-    record = import_weights(source, folder, name=RETINAFACE_MOBILE.name, force=True)
+    record = import_weights(source, folder, registry=DEFAULT_REGISTRY, name=RETINAFACE_MOBILE.name, force=True)
     assert record.name == "retinaface-mobile" and not record.official
     return folder
 

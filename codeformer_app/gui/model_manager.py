@@ -32,13 +32,13 @@ from PySide6.QtWidgets import (
 
 from ..errors import WeightsError
 from ..weights import (
+    DEFAULT_REGISTRY,
     DownloadCancelled,
     InstalledRecord,
+    Registry,
     VerifyResult,
     WeightsEntry,
     WeightsStatus,
-    entries,
-    find_entry,
     weights_dir,
 )
 from ..weights.paths import ensure_folder, partial_path
@@ -68,7 +68,8 @@ class ModelManagerDialog(QDialog):
     """Lists the registry's weights with their state and downloads, imports and verifies them in workers.
 
     The main window opens it on first run (see :meth:`show_missing`) instead of failing, and reloads the
-    networks when :attr:`weights_changed` is emitted.
+    networks when :attr:`weights_changed` is emitted. ``registry`` is the app's own unless a caller (a test)
+    passes another.
     """
 
     weights_changed = Signal()
@@ -77,11 +78,17 @@ class ModelManagerDialog(QDialog):
     """``(done_bytes, total_bytes)`` of the running download."""
 
     def __init__(
-        self, parent: QWidget | None = None, folder: Path | None = None, tasks: TaskRunner | None = None
+        self,
+        parent: QWidget | None = None,
+        folder: Path | None = None,
+        tasks: TaskRunner | None = None,
+        *,
+        registry: Registry = DEFAULT_REGISTRY,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(WINDOW_TITLE)
         self.resize(*DEFAULT_SIZE)
+        self._registry = registry
         self._folder = weights_dir(folder)
         self._tasks = tasks if tasks is not None else TaskRunner(self)
         self._tasks.task_ended.connect(self._task_ended)
@@ -110,7 +117,7 @@ class ModelManagerDialog(QDialog):
         """Explain, at the top, that the weights are needed (``message`` says which and where), and select them."""
         self.banner.setText(f"{MISSING_INTRO}\n\n{message}")
         self.banner.show()
-        required = [entry.name for entry in entries() if entry.required]
+        required = [entry.name for entry in self._registry if entry.required]
         if required:
             self.table.select_name(required[0])
 
@@ -127,7 +134,7 @@ class ModelManagerDialog(QDialog):
         if self._refuse_while_busy() or self.license_dialog is not None:
             return
         try:
-            entry = find_entry(name)
+            entry = self._registry.find(name)
         except WeightsError as error:
             messages.show_error(self, "Download", error)
             return
@@ -169,6 +176,7 @@ class ModelManagerDialog(QDialog):
             import_task,
             source,
             self._folder,
+            self._registry,
             on_progress=self._say,
             on_done=functools.partial(self._imported, source),
             on_error=functools.partial(self._failed, f"Could not import {source.name}"),
@@ -183,6 +191,7 @@ class ModelManagerDialog(QDialog):
             VERIFY,
             verify_task,
             self._folder,
+            self._registry,
             on_progress=self._verified_one,
             on_done=self._verified_all,
             on_error=functools.partial(self._failed, "Could not verify the weights"),
@@ -255,7 +264,7 @@ class ModelManagerDialog(QDialog):
 
     def _statuses(self) -> list[WeightsStatus]:
         """The folder's state; with an unreadable index, what the files alone show (and one error box)."""
-        statuses, error = read_statuses(self._folder)
+        statuses, error = read_statuses(self._folder, self._registry)
         if error is not None and str(error) != self._shown_refresh_error:
             messages.show_error(self, "Weights folder", error)
         self._shown_refresh_error = None if error is None else str(error)
@@ -334,6 +343,7 @@ class ModelManagerDialog(QDialog):
             download_task,
             entry,
             self._folder,
+            self._registry,
             self._cancel,
             on_progress=self._download_progressed,
             on_done=functools.partial(self._downloaded, entry),
@@ -384,7 +394,7 @@ class ModelManagerDialog(QDialog):
     # --- import and verify -------------------------------------------------------------------------------------
 
     def _imported(self, source: Path, record: InstalledRecord) -> None:
-        entry = find_entry(record.name)
+        entry = self._registry.find(record.name)
         self._known.notes.pop(entry.name, None)
         self._known.hashes[entry.name] = HashState.VERIFIED
         kind = "official" if record.official else "custom, not the official file"

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import WeightsError
-from ..weights import VerifyResult, WeightsEntry, WeightsStatus, entries, weights_status
+from ..weights import Registry, VerifyResult, WeightsEntry, WeightsStatus, weights_status
 from ..weights.paths import installed_path, partial_path
 
 BYTES_PER_MB = 1_000_000
@@ -79,12 +79,12 @@ class TableNotes:
     download_status: str = ""
 
 
-def read_statuses(folder: Path) -> tuple[list[WeightsStatus], WeightsError | None]:
+def read_statuses(folder: Path, registry: Registry) -> tuple[list[WeightsStatus], WeightsError | None]:
     """The folder's state; with an unreadable index, what the files alone show, and the error."""
     try:
-        return weights_status(folder), None
+        return weights_status(folder, registry), None
     except WeightsError as error:
-        files = [(entry, installed_path(entry, folder)) for entry in entries()]
+        files = [(entry, installed_path(entry, folder)) for entry in registry]
         return [WeightsStatus(entry, path, path.is_file(), None) for entry, path in files], error
 
 
