@@ -44,20 +44,15 @@ from ..weights import (
 from ..weights.paths import ensure_folder, partial_path
 from . import messages
 from .task_runner import TaskKind, TaskRunner
-from .weights_table import HashState, LicenseDialog, Note, TableNotes, WeightsTable, megabytes, read_statuses
+from .weights_table import HashState, LicenseDialog, MissingBanner, Note, TableNotes, WeightsTable, read_statuses
 from .weights_tasks import DownloadResult, Progress, download_task, import_task, verify_task
+from .weights_texts import download_view, downloaded_text, imported_text, starting_text, verified_text
 
 WINDOW_TITLE = "Models — CodeFormer App"
 #: Resolution of the progress bar. Its value is an int, so byte counts of files over 2 GB would not fit.
 PROGRESS_STEPS = 1000
 #: Room for the six columns without scrolling, on a typical screen.
 DEFAULT_SIZE = (980, 420)
-#: The banner must stand out from the rest of the dialog: it explains why the dialog opened by itself.
-BANNER_STYLE = "QLabel { background: #fff4ce; color: #4d3800; border: 1px solid #e0c96b; padding: 8px; }"
-MISSING_INTRO = (
-    "CodeFormer weights are needed to restore faces. Download them below (their license is shown first) "
-    "or import a file you already have."
-)
 IMPORT_FILTER = "Weights files (*.pth *.safetensors);;All files (*)"
 
 #: Names on the task runner; one runs at a time (they touch the same files).
@@ -115,8 +110,7 @@ class ModelManagerDialog(QDialog):
 
     def show_missing(self, message: str) -> None:
         """Explain, at the top, that the weights are needed (``message`` says which and where), and select them."""
-        self.banner.setText(f"{MISSING_INTRO}\n\n{message}")
-        self.banner.show()
+        self.banner.show_message(message)
         required = [entry.name for entry in self._registry if entry.required]
         if required:
             self.table.select_name(required[0])
@@ -210,12 +204,7 @@ class ModelManagerDialog(QDialog):
     # --- layout ------------------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.banner = QLabel(self)
-        self.banner.setObjectName("missingBanner")
-        self.banner.setTextFormat(Qt.TextFormat.PlainText)
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet(BANNER_STYLE)
-        self.banner.hide()
+        self.banner = MissingBanner(self)
         folder_label = QLabel(f"Weights folder: {self._folder}", self)
         folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = WeightsTable(self)
@@ -337,7 +326,7 @@ class ModelManagerDialog(QDialog):
         self.progress.setRange(0, PROGRESS_STEPS)
         self._show_download_progress(0, entry.size or 0)
         self.progress.show()
-        self._say(f"Downloading {entry.file_name} ({megabytes(entry.size)}) from {entry.url()}")
+        self._say(starting_text(entry))
         self._start(
             DOWNLOAD,
             download_task,
@@ -360,21 +349,16 @@ class ModelManagerDialog(QDialog):
         entry = self._known.downloading
         if entry is None:
             return
-        fraction = done / total if total else 0.0
-        self.progress.setValue(round(fraction * PROGRESS_STEPS))
-        self.progress.setFormat(f"{entry.file_name}: {megabytes(done)} of {megabytes(total)} (%p%)")
-        complete = total and done >= total
-        self._known.download_status = "checking and converting" if complete else f"downloading {fraction:.0%}"
+        view = download_view(entry, done, total)
+        self.progress.setValue(round(view.fraction * PROGRESS_STEPS))
+        self.progress.setFormat(view.bar_format)
+        self._known.download_status = view.status
         self.table.set_status(entry.name, self._known.download_status)
 
     def _downloaded(self, entry: WeightsEntry, result: DownloadResult) -> None:
         self._known.downloading = None
         self._known.hashes[entry.name] = HashState.VERIFIED
-        path = self._folder / result.record.file
-        if result.fetched:
-            self._say(f"Installed {entry.name} (official, SHA-256 checked): {path}")
-        else:
-            self._say(f"{entry.name}: the official file is already installed: {path}")
+        self._say(downloaded_text(entry, self._folder / result.record.file, result.fetched))
         self.refresh()
         if result.fetched:
             self.weights_changed.emit()
@@ -397,12 +381,7 @@ class ModelManagerDialog(QDialog):
         entry = self._registry.find(record.name)
         self._known.notes.pop(entry.name, None)
         self._known.hashes[entry.name] = HashState.VERIFIED
-        kind = "official" if record.official else "custom, not the official file"
-        text = f"Imported {source.name} as {record.name} ({kind}). The original file was not changed."
-        if entry.license.requires_acceptance:
-            terms = entry.license
-            text += f" Note: the {entry.name} weights are under the {terms.name} ({terms.summary}): {terms.url}"
-        self._say(text)
+        self._say(imported_text(source, record, entry))
         self.refresh()
         self.weights_changed.emit()
 
@@ -415,9 +394,4 @@ class ModelManagerDialog(QDialog):
         self.refresh()
 
     def _verified_all(self, results: list[VerifyResult]) -> None:
-        if not results:
-            self._say(f"No weights are installed in {self._folder}.")
-            return
-        failed = [result for result in results if not result.ok]
-        summary = f"Checked {len(results)} file(s): {len(results) - len(failed)} OK, {len(failed)} failed."
-        self._say(" ".join([summary, *(f"{result.name}: {result.message}." for result in failed)]))
+        self._say(verified_text(results, self._folder))
