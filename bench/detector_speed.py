@@ -26,7 +26,7 @@ import photo_samples  # noqa: E402  (after the path set-up above)
 from bench.retinaface_onnx import convert, load_onnx, write_official_like  # noqa: E402
 from codeformer_app.detection import create_detector, find_faces  # noqa: E402
 from codeformer_app.weights import import_weights  # noqa: E402
-from codeformer_app.weights.registry import RETINAFACE_MOBILE  # noqa: E402
+from codeformer_app.weights.registry import DEFAULT_REGISTRY, RETINAFACE_MOBILE  # noqa: E402
 
 #: Rounds over all photos; each detector's fastest run per photo counts.
 ROUNDS = 7
@@ -42,7 +42,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp:
         folder = Path(temp)
         source = write_official_like(convert(load_onnx(args.source)), folder / "source" / RETINAFACE_MOBILE.file_name)
-        import_weights(source, folder / "weights", name=RETINAFACE_MOBILE.name, force=True)
+        import_weights(source, folder / "weights", registry=DEFAULT_REGISTRY, name=RETINAFACE_MOBILE.name, force=True)
         detectors = {}
         for name, weights in (("mtcnn", None), (RETINAFACE_MOBILE.name, folder / "weights")):
             started = time.perf_counter()

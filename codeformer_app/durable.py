@@ -104,6 +104,17 @@ def write_atomically(final: Path, write: Callable[[Path], None], replace: bool =
     fsync_folder(final.parent)
 
 
+def rename_into_place(written: Path, final: Path) -> None:
+    """Give a file already written next to ``final`` (a finished download's ``.part``) its final name, durably.
+
+    The second half of :func:`write_atomically`, for a writer that must keep its file under a known name
+    until it is complete (a download resumed across runs cannot use a fresh temporary name).
+    """
+    fsync_file(written)
+    os.replace(written, final)
+    fsync_folder(final.parent)
+
+
 def write_bytes_atomic(path: Path, data: bytes, replace: bool = True) -> None:
     """:func:`write_atomically` of a bytes object."""
     write_atomically(Path(path), lambda temp: _write_file(temp, data), replace)

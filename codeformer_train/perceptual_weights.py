@@ -1,29 +1,34 @@
-"""The two files the LPIPS perceptual loss needs, fetched, imported and checked with the app's weights machinery.
+"""The two files the LPIPS perceptual loss needs, registered with the app's weights machinery.
 
-They are for training only, so they are not in the app's ``REGISTRY``: the app's model manager lists what
-restoring photos needs, nothing else. Unlike the app's files they are kept as the original ``.pth`` (no
-``.safetensors`` conversion): they are verified by size and SHA-256 whenever they are looked up, and read
-only with ``torch.load(weights_only=True)``. They live in the app's weights folder by default, next to the
-app's files, under their official names. The entries are plain data: nothing is fetched at import.
+They are for training only, so they are not in the app's ``DEFAULT_REGISTRY`` (the model manager lists what
+restoring photos needs, nothing else): training works on :data:`TRAINING_REGISTRY`, the app's registry with
+these two entries added. Unlike the app's files they are kept as the original ``.pth`` (``keep_original``: no
+``.safetensors`` conversion, no index record), verified by size and SHA-256 whenever they are looked up, and
+read only with ``torch.load(weights_only=True)``. They live in the app's weights folder by default, under
+their official names. Downloading, importing and checking are the app's (``download.py``, ``originals.py``);
+this module describes the files and words the training CLI's messages.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from codeformer_app.errors import WeightsError
 from codeformer_app.weights.download import CancelCheck, download
-from codeformer_app.weights.files import HASH_CHUNK_BYTES, sha256_file, write_atomically
-from codeformer_app.weights.paths import download_path, ensure_folder, weights_dir
-from codeformer_app.weights.registry import License, NetworkKind, WeightsEntry
+from codeformer_app.weights.originals import import_original, original_problem
+from codeformer_app.weights.paths import ensure_folder, installed_path, weights_dir
+from codeformer_app.weights.registry import DEFAULT_REGISTRY, License, NetworkKind, Registry, WeightsEntry
 from codeformer_app.weights.resolve import WeightsMissingError
 
 from .perceptual import PerceptualLoss
 
 #: Command name shown in instructions (the training CLI).
 PROGRAM = "codeformer-train"
+#: What an imported file must be, in the words of the refusal.
+IMPORT_WHAT = "perceptual loss weights file"
+#: The networks of the two files, in the order every function here returns paths: backbone, then lin layers.
+PERCEPTUAL_KINDS = (NetworkKind.VGG16_IMAGENET, NetworkKind.LPIPS_VGG_LIN)
 
 #: Progress of one file of a download of several: ``(entry, done_bytes, total_bytes)``.
 EntryProgress = Callable[[WeightsEntry, int, int], None]
@@ -55,6 +60,7 @@ VGG16_IMAGENET = WeightsEntry(
     license=TORCHVISION_LICENSE,
     description="the perceptual loss's VGG16 backbone, trained on ImageNet by torchvision",
     required=True,
+    keep_original=True,
 )
 LPIPS_VGG_LIN = WeightsEntry(
     name="lpips-vgg-lin",
@@ -66,11 +72,19 @@ LPIPS_VGG_LIN = WeightsEntry(
     license=LPIPS_LICENSE,
     description="the perceptual loss's LPIPS v0.1 layer weights",
     required=True,
+    keep_original=True,
 )
 
-#: The perceptual loss's files: the backbone first, then the lin layers; every function here returns paths
-#: in this order. Read at call time, so tests can swap in entries for small generated files.
-TRAINING_WEIGHTS: tuple[WeightsEntry, ...] = (VGG16_IMAGENET, LPIPS_VGG_LIN)
+#: The perceptual loss's files: the backbone first, then the lin layers.
+PERCEPTUAL_ENTRIES: tuple[WeightsEntry, ...] = (VGG16_IMAGENET, LPIPS_VGG_LIN)
+#: What training works on: the app's files plus the perceptual loss's.
+TRAINING_REGISTRY = DEFAULT_REGISTRY.with_entries(*PERCEPTUAL_ENTRIES)
+
+
+def perceptual_entries(registry: Registry) -> tuple[WeightsEntry, WeightsEntry]:
+    """The backbone and lin entries of ``registry`` (found by network, so a test can register stand-ins)."""
+    backbone, lin = (registry.only_of_kind(kind) for kind in PERCEPTUAL_KINDS)
+    return backbone, lin
 
 
 def download_command() -> str:
@@ -98,21 +112,27 @@ def missing_message(missing: Sequence[WeightsEntry], folder: Path) -> str:
     )
 
 
-def find_perceptual_weights(folder: Path | None = None) -> tuple[Path, Path]:
+def find_perceptual_weights(folder: Path | None = None, registry: Registry = TRAINING_REGISTRY) -> tuple[Path, Path]:
     """The installed backbone and lin files, verified by size and SHA-256.
 
     ``WeightsMissingError`` says which are missing and how to get them; a file that is there but not the
     official one is a ``WeightsError`` saying how to replace it.
     """
     base = weights_dir(folder)
-    paths = [download_path(entry, base) for entry in TRAINING_WEIGHTS]
-    missing = [entry for entry, path in zip(TRAINING_WEIGHTS, paths, strict=True) if not path.is_file()]
+    entries = perceptual_entries(registry)
+    missing = [entry for entry in entries if not installed_path(entry, base).is_file()]
     if missing:
-        where = download_path(missing[0], base) if len(missing) == 1 else base
+        where = installed_path(missing[0], base) if len(missing) == 1 else base
         raise WeightsMissingError(where, missing_message(missing, base))
-    for entry, path in zip(TRAINING_WEIGHTS, paths, strict=True):
-        _verify(entry, path)
-    backbone, lin = paths
+    for entry in entries:
+        problem = original_problem(entry, installed_path(entry, base))
+        if problem is not None:
+            raise WeightsError(
+                installed_path(entry, base),
+                f"this is not the official {entry.file_name} ({problem}); run `{download_command()}` to replace "
+                f"it, or `{import_command(entry)}` with the official file",
+            )
+    backbone, lin = (installed_path(entry, base) for entry in entries)
     return backbone, lin
 
 
@@ -121,6 +141,7 @@ def download_perceptual_weights(
     progress: EntryProgress | None = None,
     cancelled: CancelCheck | None = None,
     url_base: str | None = None,
+    registry: Registry = TRAINING_REGISTRY,
 ) -> tuple[Path, Path]:
     """Download whatever is missing (resuming a ``.part``, checking SHA-256) and return both paths.
 
@@ -128,89 +149,31 @@ def download_perceptual_weights(
     variable) replaces both official addresses, for a mirror holding both files.
     """
     base = ensure_folder(weights_dir(folder))
-    paths = []
-    for entry in TRAINING_WEIGHTS:
-        report = None if progress is None else _progress_of(entry, progress)
-        paths.append(download(entry, base, url_base=url_base, progress=report, cancelled=cancelled))
-    backbone, lin = paths
+    backbone, lin = (
+        download(entry, base, url_base=url_base, progress=_progress_of(entry, progress), cancelled=cancelled)
+        for entry in perceptual_entries(registry)
+    )
     return backbone, lin
 
 
-def import_perceptual_weights_file(source: Path, folder: Path | None = None) -> Path:
+def import_perceptual_weights_file(
+    source: Path, folder: Path | None = None, registry: Registry = TRAINING_REGISTRY
+) -> Path:
     """Identify ``source`` by size and SHA-256 and copy it into the weights folder atomically.
 
     The user's file is only read. A file that is neither official file is refused.
     """
-    source = Path(source)
-    if source.is_dir():
-        raise WeightsError(source, "this is a folder, not a weights file")
-    if not source.is_file():
-        raise WeightsError(source, "file not found")
-    size = source.stat().st_size
-    same_size = [entry for entry in TRAINING_WEIGHTS if entry.size == size]
-    if not same_size:
-        raise WeightsError(source, _unknown_file_reason(f"its size ({size:,} bytes)"))
-    digest = _read_sha256(source)
-    entry = next((entry for entry in same_size if entry.sha256 == digest), None)
-    if entry is None:
-        raise WeightsError(source, _unknown_file_reason(f"its SHA-256 ({digest})"))
-    base = ensure_folder(weights_dir(folder))
-    target = download_path(entry, base)
-    if target.is_file() and target.resolve() == source.resolve():
-        return target
-    try:
-        write_atomically(target, lambda temp: _copy_checked(source, temp, entry))
-    except OSError as error:
-        raise WeightsError(target, f"could not copy {source} here ({error})") from None
+    _, target = import_original(source, weights_dir(folder), perceptual_entries(registry), what=IMPORT_WHAT)
     return target
 
 
-def load_perceptual_loss(folder: Path | None = None, weight: float = 1.0) -> PerceptualLoss:
+def load_perceptual_loss(
+    folder: Path | None = None, weight: float = 1.0, registry: Registry = TRAINING_REGISTRY
+) -> PerceptualLoss:
     """The LPIPS loss built from the installed, verified files (on the CPU; move it with ``.to``)."""
-    backbone, lin = find_perceptual_weights(folder)
+    backbone, lin = find_perceptual_weights(folder, registry)
     return PerceptualLoss.from_files(backbone, lin, weight)
 
 
-def _verify(entry: WeightsEntry, path: Path) -> None:
-    size = path.stat().st_size
-    if size != entry.size:
-        found = f"{size:,} bytes, expected {entry.size:,}"
-    else:
-        digest = _read_sha256(path)
-        if digest == entry.sha256:
-            return
-        found = f"SHA-256 {digest}, expected {entry.sha256}"
-    raise WeightsError(
-        path,
-        f"this is not the official {entry.file_name} ({found}); run `{download_command()}` to replace it, "
-        f"or `{import_command(entry)}` with the official file",
-    )
-
-
-def _read_sha256(path: Path) -> str:
-    try:
-        return sha256_file(path)
-    except OSError as error:
-        raise WeightsError(path, f"cannot read the file ({error.strerror or error})") from None
-
-
-def _unknown_file_reason(what: str) -> str:
-    expected = " or ".join(
-        f"{entry.file_name} ({entry.size:,} bytes, SHA-256 {entry.sha256})" for entry in TRAINING_WEIGHTS
-    )
-    return f"not a perceptual loss weights file: {what} matches neither official file; expected {expected}"
-
-
-def _copy_checked(source: Path, temp: Path, entry: WeightsEntry) -> None:
-    """Copy while hashing what is written, so a file changed since it was identified is not installed."""
-    digest = hashlib.sha256()
-    with open(source, "rb") as reader, open(temp, "wb") as writer:
-        while chunk := reader.read(HASH_CHUNK_BYTES):
-            digest.update(chunk)
-            writer.write(chunk)
-    if digest.hexdigest() != entry.sha256:
-        raise WeightsError(source, "the file changed while it was being copied; nothing was installed, try again")
-
-
-def _progress_of(entry: WeightsEntry, progress: EntryProgress) -> Callable[[int, int], None]:
-    return lambda done, total: progress(entry, done, total)
+def _progress_of(entry: WeightsEntry, progress: EntryProgress | None) -> Callable[[int, int], None] | None:
+    return None if progress is None else lambda done, total: progress(entry, done, total)

@@ -12,14 +12,14 @@ from weights_helpers import (
     FileServer,
     bypass_proxies,
     codeformer_entry_for,
+    registry_with,
     save_tiny_pth,
-    use_registry,
     use_weights_folder,
 )
 
 from codeformer_app.cli import weights_cmd
 from codeformer_app.cli.main import main
-from codeformer_app.weights.registry import URL_BASE_ENV
+from codeformer_app.weights.registry import DEFAULT_REGISTRY, URL_BASE_ENV, Registry
 
 NAMES = (
     "codeformer",
@@ -32,10 +32,10 @@ NAMES = (
 )
 
 
-def run_cli(*argv: str) -> int:
-    """Run the app's command line in this process; returns the exit code."""
+def run_cli(*argv: str, registry: Registry = DEFAULT_REGISTRY) -> int:
+    """Run the app's command line in this process on ``registry``; returns the exit code."""
     try:
-        return main(list(argv))
+        return main(list(argv), registry=registry)
     except SystemExit as stop:  # argparse usage errors
         return int(stop.code or 0)
 
@@ -46,13 +46,23 @@ def folder(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def tiny_official(tmp_path, monkeypatch):
-    """A local server publishing a tiny CodeFormer checkpoint registered as the official codeformer.pth."""
-    data = save_tiny_pth(tmp_path / "served.pth").read_bytes()
-    use_registry(monkeypatch, codeformer_entry_for(data))
+def tiny_data(tmp_path) -> bytes:
+    """A tiny CodeFormer checkpoint, the bytes of the stand-in official codeformer.pth."""
+    return save_tiny_pth(tmp_path / "served.pth").read_bytes()
+
+
+@pytest.fixture
+def tiny_registry(tiny_data) -> Registry:
+    """The app's registry with the tiny checkpoint as the official codeformer.pth."""
+    return registry_with(codeformer_entry_for(tiny_data))
+
+
+@pytest.fixture
+def tiny_official(tiny_data, monkeypatch):
+    """A local server publishing the tiny checkpoint (registered as official in ``tiny_registry``)."""
     bypass_proxies(monkeypatch)
     with FileServer() as server:
-        server.state.files["codeformer.pth"] = data
+        server.state.files["codeformer.pth"] = tiny_data
         monkeypatch.setenv(URL_BASE_ENV, server.url_base)
         yield server
 
@@ -134,8 +144,8 @@ def test_unknown_name_is_a_usage_error(folder, capsys):
     assert "required: FILE" in capsys.readouterr().err
 
 
-def test_download_without_accepting_the_license_is_refused(folder, tiny_official, capsys):
-    assert run_cli("weights", "download", "codeformer") == 2
+def test_download_without_accepting_the_license_is_refused(folder, tiny_official, tiny_registry, capsys):
+    assert run_cli("weights", "download", "codeformer", registry=tiny_registry) == 2
 
     captured = capsys.readouterr()
     assert "S-Lab License 1.0" in captured.out
@@ -145,35 +155,35 @@ def test_download_without_accepting_the_license_is_refused(folder, tiny_official
     assert not folder.exists()
 
 
-def test_download_verify_and_detect_corruption(folder, tiny_official, capsys):
-    assert run_cli("weights", "download", "codeformer", "--accept-license") == 0
+def test_download_verify_and_detect_corruption(folder, tiny_official, tiny_registry, capsys):
+    assert run_cli("weights", "download", "codeformer", "--accept-license", registry=tiny_registry) == 0
     out = capsys.readouterr().out
     installed = folder / "codeformer.safetensors"
     assert f"Installed codeformer (official, SHA-256 checked): {installed}" in out
     assert sorted(p.name for p in folder.iterdir()) == ["codeformer.safetensors", "installed.json"]
 
-    assert run_cli("weights", "verify") == 0
+    assert run_cli("weights", "verify", registry=tiny_registry) == 0
     assert f"codeformer: OK ({installed}): official" in capsys.readouterr().out
 
-    assert run_cli("weights", "download", "codeformer", "--accept-license") == 0
+    assert run_cli("weights", "download", "codeformer", "--accept-license", registry=tiny_registry) == 0
     assert "already installed" in capsys.readouterr().out
     assert len(tiny_official.state.requests) == 1
 
     data = bytearray(installed.read_bytes())
     data[len(data) // 2] ^= 0xFF
     installed.write_bytes(bytes(data))
-    assert run_cli("weights", "verify", "codeformer") == 1
+    assert run_cli("weights", "verify", "codeformer", registry=tiny_registry) == 1
     assert f"codeformer: FAILED ({installed}): changed since it was installed" in capsys.readouterr().out
 
 
-def test_interactive_yes_accepts_the_license(folder, tiny_official, monkeypatch, capsys):
+def test_interactive_yes_accepts_the_license(folder, tiny_official, tiny_registry, monkeypatch, capsys):
     monkeypatch.setattr(weights_cmd, "_stdin_is_interactive", lambda: True)
     answers = iter(["no", "yes"])
     monkeypatch.setattr("builtins.input", lambda prompt: next(answers))
 
-    assert run_cli("weights", "download", "codeformer") == 2
+    assert run_cli("weights", "download", "codeformer", registry=tiny_registry) == 2
     assert "license not accepted" in capsys.readouterr().err
-    assert run_cli("weights", "download", "codeformer") == 0
+    assert run_cli("weights", "download", "codeformer", registry=tiny_registry) == 0
     assert (folder / "codeformer.safetensors").is_file()
 
 

@@ -44,7 +44,7 @@ from codeformer_app.detection import (
 )
 from codeformer_app.detection.mtcnn import MtcnnDetector
 from codeformer_app.errors import WeightsError
-from codeformer_app.weights import WeightsMissingError, import_weights, weights_dir
+from codeformer_app.weights import DEFAULT_REGISTRY, WeightsMissingError, import_weights, weights_dir
 from codeformer_app.weights.paths import installed_path
 from codeformer_app.weights.registry import RETINAFACE
 
@@ -401,7 +401,7 @@ def retinaface_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = folder.parent / f"{folder.name}-source" / RETINAFACE.file_name
     source.parent.mkdir()
     torch.save(state, source)
-    import_weights(source, folder, name=RETINAFACE.name, force=True)
+    import_weights(source, folder, registry=DEFAULT_REGISTRY, name=RETINAFACE.name, force=True)
     return folder
 
 

@@ -24,7 +24,7 @@ from codeformer_app.detection import DetectedFace, Landmark, available_detectors
 from codeformer_app.detection.mtcnn import MtcnnDetector
 from codeformer_app.detection.retinaface import BGR_MEAN, DEFAULT_MIN_SCORE, MOBILENET
 from codeformer_app.networks.retinaface.load import build_network
-from codeformer_app.weights import import_weights
+from codeformer_app.weights import DEFAULT_REGISTRY, import_weights
 from codeformer_app.weights.paths import installed_path
 from codeformer_app.weights.registry import RETINAFACE_MOBILE
 
@@ -59,7 +59,7 @@ def mobile_weights(onnx_model, tmp_path_factory: pytest.TempPathFactory) -> Path
     source = write_official_like(
         convert(onnx_model), folder.parent / f"{folder.name}-source" / RETINAFACE_MOBILE.file_name
     )
-    record = import_weights(source, folder, name=RETINAFACE_MOBILE.name, force=True)
+    record = import_weights(source, folder, registry=DEFAULT_REGISTRY, name=RETINAFACE_MOBILE.name, force=True)
     assert record.name == "retinaface-mobile" and not record.official
     return folder
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from codeformer_app.weights import import_weights, weights_dir
+from codeformer_app.weights import DEFAULT_REGISTRY, import_weights, weights_dir
 
 
 def run_check(tmp_path: Path) -> subprocess.CompletedProcess:
@@ -25,7 +25,7 @@ def run_check(tmp_path: Path) -> subprocess.CompletedProcess:
 
 
 def test_check_passes_with_weights(tmp_path: Path, tiny_weights: Path) -> None:
-    import_weights(tiny_weights, weights_dir(), name="codeformer")
+    import_weights(tiny_weights, weights_dir(), registry=DEFAULT_REGISTRY, name="codeformer")
     result = run_check(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "ok: window shown and networks loaded" in result.stdout

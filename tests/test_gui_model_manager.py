@@ -8,11 +8,11 @@ import pytest
 from PySide6.QtCore import QObject, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QLabel, QMessageBox, QProgressBar, QPushButton, QTableWidget
-from weights_helpers import FileServer, bypass_proxies, codeformer_entry_for, save_tiny_pth, use_registry
+from weights_helpers import FileServer, bypass_proxies, codeformer_entry_for, registry_with, save_tiny_pth
 
 from codeformer_app.gui.model_manager import WINDOW_TITLE, ModelManagerDialog
 from codeformer_app.gui.weights_table import Column, HashState, Note
-from codeformer_app.weights import entries, find_entry, missing_message, weights_status
+from codeformer_app.weights import DEFAULT_REGISTRY, Registry, missing_message, weights_status
 from codeformer_app.weights.paths import download_path, installed_path, partial_path
 from codeformer_app.weights.registry import URL_BASE_ENV, WeightsEntry
 
@@ -34,11 +34,15 @@ def tiny_pth(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def official(tiny_pth: Path, monkeypatch: pytest.MonkeyPatch) -> WeightsEntry:
-    """Register the tiny checkpoint as the official codeformer.pth (keeps the real license)."""
-    entry = codeformer_entry_for(tiny_pth.read_bytes())
-    use_registry(monkeypatch, entry)
-    return entry
+def official(tiny_pth: Path) -> WeightsEntry:
+    """The tiny checkpoint as the official codeformer.pth (keeps the real license)."""
+    return codeformer_entry_for(tiny_pth.read_bytes())
+
+
+@pytest.fixture
+def official_registry(official: WeightsEntry) -> Registry:
+    """The app's registry with the tiny checkpoint registered as the official codeformer.pth."""
+    return registry_with(official)
 
 
 @pytest.fixture
@@ -51,8 +55,8 @@ def server(official: WeightsEntry, tiny_pth: Path, monkeypatch: pytest.MonkeyPat
         yield served
 
 
-def open_manager(qtbot) -> ModelManagerDialog:
-    dialog = ModelManagerDialog()
+def open_manager(qtbot, registry: Registry = DEFAULT_REGISTRY) -> ModelManagerDialog:
+    dialog = ModelManagerDialog(registry=registry)
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog
@@ -67,9 +71,17 @@ def manager(qtbot, isolated_weights_dir: Path):
 
 
 @pytest.fixture
-def downloader(server: FileServer, qtbot, isolated_weights_dir: Path):
-    """The server and the dialog, created after the test registry is in place."""
-    dialog = open_manager(qtbot)
+def official_manager(qtbot, isolated_weights_dir: Path, official_registry: Registry):
+    """The dialog on the registry with the tiny official checkpoint; no task may outlive the test."""
+    dialog = open_manager(qtbot, official_registry)
+    yield dialog
+    qtbot.waitUntil(lambda: not dialog.busy, timeout=TIMEOUT_MS)
+
+
+@pytest.fixture
+def downloader(server: FileServer, qtbot, isolated_weights_dir: Path, official_registry: Registry):
+    """The server and the dialog on the test registry."""
+    dialog = open_manager(qtbot, official_registry)
     yield server, dialog
     qtbot.waitUntil(lambda: not dialog.busy, timeout=TIMEOUT_MS)
 
@@ -87,7 +99,7 @@ def error_boxes(dialog: ModelManagerDialog) -> list[QMessageBox]:
 
 
 def installed(folder: Path, name: str = CODEFORMER) -> bool:
-    return next(status for status in weights_status(folder) if status.entry.name == name).installed
+    return next(status for status in weights_status(folder, DEFAULT_REGISTRY) if status.entry.name == name).installed
 
 
 def accept_license_and_wait(dialog: ModelManagerDialog, qtbot) -> None:
@@ -103,7 +115,7 @@ def test_table_lists_every_registry_entry_and_nothing_is_installed(manager):
     names = [table.item(row, Column.NAME).text() for row in range(table.rowCount())]
 
     assert manager.windowTitle() == WINDOW_TITLE
-    assert names == [entry.name for entry in entries()]
+    assert names == [entry.name for entry in DEFAULT_REGISTRY]
     assert cell(manager, CODEFORMER, Column.STATUS) == "not installed"
     assert cell(manager, CODEFORMER, Column.LICENSE).startswith("S-Lab License 1.0")
     assert "face restoration" in cell(manager, CODEFORMER, Column.PURPOSE)
@@ -136,7 +148,7 @@ def test_download_shows_the_license_first_then_installs_with_progress(downloader
     assert installed(folder)
     assert installed_path(official, folder).is_file()
     assert not download_path(official, folder).exists()  # the .pth is removed after conversion, as in the CLI
-    record = next(s.record for s in weights_status(folder) if s.entry.name == CODEFORMER)
+    record = next(s.record for s in weights_status(folder, DEFAULT_REGISTRY) if s.entry.name == CODEFORMER)
     assert record is not None and record.official
     assert cell(dialog, CODEFORMER, Column.STATUS) == "installed, official"
     assert cell(dialog, CODEFORMER, Column.SHA256) == HashState.VERIFIED
@@ -238,7 +250,8 @@ def test_server_error_names_the_file_and_the_status(downloader, official, qtbot)
     assert not installed(dialog.folder)
 
 
-def test_import_installs_a_checkpoint_and_refuses_a_text_file(official, tiny_pth, tmp_path, qtbot, manager):
+def test_import_installs_a_checkpoint_and_refuses_a_text_file(official, tiny_pth, tmp_path, qtbot, official_manager):
+    manager = official_manager
     truncated = tmp_path / "half.pth"
     truncated.write_bytes(tiny_pth.read_bytes()[: tiny_pth.stat().st_size // 2])
     notes = tmp_path / "notes.txt"
@@ -286,11 +299,14 @@ def test_import_error_for_a_text_file_names_the_file_and_the_reason(tmp_path, qt
     assert "Unexpected error" not in box.text()
 
 
-def test_verify_marks_intact_files_and_finds_a_damaged_one(official, tiny_pth, qtbot, manager):
+def test_verify_marks_intact_files_and_finds_a_damaged_one(
+    official, official_registry, tiny_pth, qtbot, official_manager
+):
+    manager = official_manager
     with qtbot.waitSignal(manager.weights_changed, timeout=TIMEOUT_MS):
         manager.import_file(tiny_pth)
     qtbot.waitUntil(lambda: not manager.busy, timeout=TIMEOUT_MS)
-    manager = open_manager(qtbot)  # a new session: nothing checked yet
+    manager = open_manager(qtbot, official_registry)  # a new session: nothing checked yet
     assert cell(manager, CODEFORMER, Column.SHA256) == HashState.NOT_CHECKED
 
     manager.verify()
@@ -310,7 +326,7 @@ def test_verify_marks_intact_files_and_finds_a_damaged_one(official, tiny_pth, q
 
 def test_show_missing_shows_the_banner_with_the_message(manager):
     banner = manager.findChild(QLabel, "missingBanner")
-    message = missing_message(find_entry(CODEFORMER), manager.folder)
+    message = missing_message(DEFAULT_REGISTRY.find(CODEFORMER), manager.folder)
 
     manager.show_missing(message)
 

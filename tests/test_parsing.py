@@ -18,7 +18,7 @@ from codeformer_app.pipeline.parsing import (
     load_face_parser,
     soften_mask,
 )
-from codeformer_app.weights import import_weights, weights_dir
+from codeformer_app.weights import DEFAULT_REGISTRY, import_weights, weights_dir
 
 #: Largest change of the soft mask between neighbouring pixels (at 512 px) away from the zeroed border.
 #: Two passes of a sigma-11 Gaussian act like one of sigma 15.6, whose steepest slope on a 0 -> 1 step is
@@ -136,7 +136,7 @@ def test_installed_parsenet_gives_a_soft_mask_over_the_crop(tmp_path: Path, pars
     before = facexlib_weights_files()
     source = tmp_path / "parsing_parsenet.pth"
     torch.save(parsenet_weights, source)
-    import_weights(source, weights_dir(), name="parsenet", force=True)
+    import_weights(source, weights_dir(), registry=DEFAULT_REGISTRY, name="parsenet", force=True)
     parser = load_face_parser()
     assert isinstance(parser, FaceParser)
     size = PARSENET_SIZE // 2
@@ -162,7 +162,7 @@ def test_parser_refuses_a_crop_that_is_not_8_bit_bgr(parsenet_weights: dict) -> 
 def test_weights_of_another_network_are_an_error_naming_the_file(tmp_path: Path) -> None:
     source = tmp_path / "parsing_parsenet.pth"
     torch.save({"conv.weight": torch.zeros(4, 3, 3, 3)}, source)
-    import_weights(source, weights_dir(), name="parsenet", force=True)
+    import_weights(source, weights_dir(), registry=DEFAULT_REGISTRY, name="parsenet", force=True)
     with pytest.raises(
         WeightsError, match=r"parsing_parsenet\.safetensors.*does not match the ParseNet network: .*missing keys"
     ):

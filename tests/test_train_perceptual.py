@@ -17,13 +17,13 @@ from weights_helpers import FileServer, bypass_proxies, entry_for
 
 from codeformer_app.errors import WeightsError
 from codeformer_app.weights.paths import download_path, partial_path
-from codeformer_app.weights.registry import REGISTRY, URL_BASE_ENV, NetworkKind, WeightsEntry
+from codeformer_app.weights.registry import DEFAULT_REGISTRY, URL_BASE_ENV, NetworkKind, Registry, WeightsEntry
 from codeformer_app.weights.resolve import WeightsMissingError
-from codeformer_train import perceptual_weights
 from codeformer_train.perceptual import PerceptualLoss, unit_normalise
 from codeformer_train.perceptual_weights import (
     LPIPS_VGG_LIN,
-    TRAINING_WEIGHTS,
+    PERCEPTUAL_ENTRIES,
+    TRAINING_REGISTRY,
     VGG16_IMAGENET,
     download_perceptual_weights,
     find_perceptual_weights,
@@ -281,9 +281,14 @@ def test_lin_weights_of_the_wrong_shape_or_sign_are_refused(saved_files, tmp_pat
 
 
 def test_training_entries_are_not_in_the_app_registry():
-    assert TRAINING_WEIGHTS == (VGG16_IMAGENET, LPIPS_VGG_LIN)
-    assert not {entry.name for entry in TRAINING_WEIGHTS} & {entry.name for entry in REGISTRY}
-    assert not {entry.kind for entry in REGISTRY} & {NetworkKind.VGG16_IMAGENET, NetworkKind.LPIPS_VGG_LIN}
+    assert PERCEPTUAL_ENTRIES == (VGG16_IMAGENET, LPIPS_VGG_LIN)
+    assert not {entry.name for entry in PERCEPTUAL_ENTRIES} & {entry.name for entry in DEFAULT_REGISTRY}
+    assert not {entry.kind for entry in DEFAULT_REGISTRY} & {NetworkKind.VGG16_IMAGENET, NetworkKind.LPIPS_VGG_LIN}
+
+
+def test_training_registers_its_files_next_to_the_apps():
+    assert TRAINING_REGISTRY.entries == (*DEFAULT_REGISTRY.entries, *PERCEPTUAL_ENTRIES)
+    assert all(entry.keep_original and entry.installed_name == entry.file_name for entry in PERCEPTUAL_ENTRIES)
 
 
 def test_find_on_an_empty_folder_says_what_to_fetch_and_how(isolated_weights_dir, monkeypatch):
@@ -301,15 +306,24 @@ def test_find_on_an_empty_folder_says_what_to_fetch_and_how(isolated_weights_dir
     assert "`codeformer-train weights import /path/to/vgg.pth`" in message
 
 
-@pytest.fixture
-def stand_ins(monkeypatch) -> tuple[WeightsEntry, WeightsEntry]:
-    """Entries for the generated payloads, swapped in for the official ones."""
-    entries = (
-        entry_for(BACKBONE_BYTES, "vgg16-test.pth", kind=NetworkKind.VGG16_IMAGENET),
-        entry_for(LIN_BYTES, "lin-test.pth", kind=NetworkKind.LPIPS_VGG_LIN),
+def stand_in_entries(backbone: bytes, lin: bytes) -> tuple[WeightsEntry, WeightsEntry]:
+    """Entries, kept as published like the official two, whose files are ``backbone`` and ``lin``."""
+    return (
+        entry_for(backbone, "vgg16-test.pth", kind=NetworkKind.VGG16_IMAGENET, keep_original=True),
+        entry_for(lin, "lin-test.pth", kind=NetworkKind.LPIPS_VGG_LIN, keep_original=True),
     )
-    monkeypatch.setattr(perceptual_weights, "TRAINING_WEIGHTS", entries)
-    return entries
+
+
+@pytest.fixture
+def stand_ins() -> tuple[WeightsEntry, WeightsEntry]:
+    """Entries for the generated payloads, in place of the official ones (see ``stand_in_registry``)."""
+    return stand_in_entries(BACKBONE_BYTES, LIN_BYTES)
+
+
+@pytest.fixture
+def stand_in_registry(stand_ins) -> Registry:
+    """The app's registry with the stand-ins registered as the perceptual loss's files."""
+    return DEFAULT_REGISTRY.with_entries(*stand_ins)
 
 
 @pytest.fixture
@@ -320,25 +334,26 @@ def server(monkeypatch, stand_ins):
         yield running
 
 
-def test_find_names_only_the_missing_file(stand_ins, tmp_path):
+def test_find_names_only_the_missing_file(stand_in_registry, stand_ins, tmp_path):
     backbone, lin = stand_ins
     download_path(backbone, tmp_path).write_bytes(BACKBONE_BYTES)
 
     with pytest.raises(WeightsMissingError) as caught:
-        find_perceptual_weights(tmp_path)
+        find_perceptual_weights(tmp_path, registry=stand_in_registry)
 
     assert caught.value.path == download_path(lin, tmp_path)
     assert lin.file_name in str(caught.value)
     assert f"missing {backbone.file_name}" not in str(caught.value)
 
 
-def test_download_fetches_both_with_progress_and_find_returns_them(server, stand_ins, tmp_path):
+def test_download_fetches_both_with_progress_and_find_returns_them(stand_in_registry, server, stand_ins, tmp_path):
     seen: dict[str, list[tuple[int, int]]] = {}
 
     paths = download_perceptual_weights(
         tmp_path,
         progress=lambda entry, done, total: seen.setdefault(entry.name, []).append((done, total)),
         url_base=server.url_base,
+        registry=stand_in_registry,
     )
 
     assert paths == tuple(download_path(entry, tmp_path) for entry in stand_ins)
@@ -346,19 +361,19 @@ def test_download_fetches_both_with_progress_and_find_returns_them(server, stand
     assert {name: events[-1] for name, events in seen.items()} == {
         entry.name: (entry.size, entry.size) for entry in stand_ins
     }
-    assert find_perceptual_weights(tmp_path) == paths
+    assert find_perceptual_weights(tmp_path, registry=stand_in_registry) == paths
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(entry.file_name for entry in stand_ins)
 
-    download_perceptual_weights(tmp_path, url_base=server.url_base)
+    download_perceptual_weights(tmp_path, url_base=server.url_base, registry=stand_in_registry)
     assert len(server.state.requests) == 2  # nothing fetched again
 
 
-def test_download_resumes_a_partial_file(server, stand_ins, tmp_path):
+def test_download_resumes_a_partial_file(stand_in_registry, server, stand_ins, tmp_path):
     backbone, _ = stand_ins
     kept = 123_456
     partial_path(backbone, tmp_path).write_bytes(BACKBONE_BYTES[:kept])
 
-    backbone_path, _ = download_perceptual_weights(tmp_path, url_base=server.url_base)
+    backbone_path, _ = download_perceptual_weights(tmp_path, url_base=server.url_base, registry=stand_in_registry)
 
     assert backbone_path.read_bytes() == BACKBONE_BYTES
     assert [(r.path, r.range) for r in server.state.requests] == [
@@ -368,43 +383,43 @@ def test_download_resumes_a_partial_file(server, stand_ins, tmp_path):
     assert not partial_path(backbone, tmp_path).exists()
 
 
-def test_download_with_a_wrong_hash_is_refused_and_installs_nothing(server, stand_ins, tmp_path):
+def test_download_with_a_wrong_hash_is_refused_and_installs_nothing(stand_in_registry, server, stand_ins, tmp_path):
     server.state.corrupt = True
 
     with pytest.raises(WeightsError) as caught:
-        download_perceptual_weights(tmp_path, url_base=server.url_base)
+        download_perceptual_weights(tmp_path, url_base=server.url_base, registry=stand_in_registry)
 
     assert stand_ins[0].sha256 in str(caught.value)
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(WeightsMissingError):
-        find_perceptual_weights(tmp_path)
+        find_perceptual_weights(tmp_path, registry=stand_in_registry)
 
 
-def test_import_identifies_each_file_and_leaves_the_source_alone(stand_ins, tmp_path):
+def test_import_identifies_each_file_and_leaves_the_source_alone(stand_in_registry, stand_ins, tmp_path):
     downloads = tmp_path / "Downloads"
     downloads.mkdir()
     (downloads / "a.bin").write_bytes(LIN_BYTES)
     (downloads / "b.bin").write_bytes(BACKBONE_BYTES)
     folder = tmp_path / "weights"
 
-    lin_path = import_perceptual_weights_file(downloads / "a.bin", folder)
-    backbone_path = import_perceptual_weights_file(downloads / "b.bin", folder)
+    lin_path = import_perceptual_weights_file(downloads / "a.bin", folder, registry=stand_in_registry)
+    backbone_path = import_perceptual_weights_file(downloads / "b.bin", folder, registry=stand_in_registry)
 
     assert (backbone_path, lin_path) == tuple(download_path(entry, folder) for entry in stand_ins)
     assert lin_path.read_bytes() == LIN_BYTES and backbone_path.read_bytes() == BACKBONE_BYTES
     assert (downloads / "a.bin").read_bytes() == LIN_BYTES
-    assert find_perceptual_weights(folder) == (backbone_path, lin_path)
+    assert find_perceptual_weights(folder, registry=stand_in_registry) == (backbone_path, lin_path)
     assert sorted(p.name for p in folder.iterdir()) == sorted(entry.file_name for entry in stand_ins)
 
 
 @pytest.mark.parametrize("content", [b"not a weights file", bytes(len(LIN_BYTES))], ids=["other-size", "same-size"])
-def test_import_refuses_an_unknown_file(stand_ins, tmp_path, content):
+def test_import_refuses_an_unknown_file(stand_in_registry, stand_ins, tmp_path, content):
     source = tmp_path / "mystery.pth"
     source.write_bytes(content)
     folder = tmp_path / "weights"
 
     with pytest.raises(WeightsError) as caught:
-        import_perceptual_weights_file(source, folder)
+        import_perceptual_weights_file(source, folder, registry=stand_in_registry)
 
     message = str(caught.value)
     assert caught.value.path == source
@@ -413,31 +428,25 @@ def test_import_refuses_an_unknown_file(stand_ins, tmp_path, content):
     assert not folder.exists() or list(folder.iterdir()) == []
 
 
-def test_find_refuses_a_file_that_changed(stand_ins, tmp_path):
+def test_find_refuses_a_file_that_changed(stand_in_registry, stand_ins, tmp_path):
     backbone, lin = stand_ins
     download_path(backbone, tmp_path).write_bytes(BACKBONE_BYTES)
     download_path(lin, tmp_path).write_bytes(bytes([LIN_BYTES[0] ^ 0xFF]) + LIN_BYTES[1:])
 
     with pytest.raises(WeightsError, match=r"not the official lin-test\.pth") as caught:
-        find_perceptual_weights(tmp_path)
+        find_perceptual_weights(tmp_path, registry=stand_in_registry)
 
     assert lin.sha256 in str(caught.value)
     assert "codeformer-train weights download" in str(caught.value)
 
 
-def test_load_perceptual_loss_builds_the_loss_from_the_installed_files(
-    seeded, saved_files, photo, monkeypatch, tmp_path
-):
+def test_load_perceptual_loss_builds_the_loss_from_the_installed_files(seeded, saved_files, photo, tmp_path):
     vgg_path, lin_path = saved_files
-    entries = (
-        entry_for(vgg_path.read_bytes(), "vgg16-test.pth", kind=NetworkKind.VGG16_IMAGENET),
-        entry_for(lin_path.read_bytes(), "lin-test.pth", kind=NetworkKind.LPIPS_VGG_LIN),
-    )
-    monkeypatch.setattr(perceptual_weights, "TRAINING_WEIGHTS", entries)
+    registry = DEFAULT_REGISTRY.with_entries(*stand_in_entries(vgg_path.read_bytes(), lin_path.read_bytes()))
     for source in saved_files:
-        import_perceptual_weights_file(source, tmp_path)
+        import_perceptual_weights_file(source, tmp_path, registry=registry)
 
-    loss = load_perceptual_loss(tmp_path, weight=2.0)
+    loss = load_perceptual_loss(tmp_path, weight=2.0, registry=registry)
 
     other = noisy(photo, 0.1)
     torch.testing.assert_close(loss(other, photo), 2.0 * seeded.distance(other, photo).mean(), rtol=0, atol=0)

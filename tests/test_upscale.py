@@ -21,7 +21,7 @@ from codeformer_app.pipeline.upscale import (
     upscale_alpha,
     upscale_image,
 )
-from codeformer_app.weights import import_weights, weights_dir
+from codeformer_app.weights import DEFAULT_REGISTRY, import_weights, weights_dir
 
 #: A small RRDBNet (same layers, fewer and narrower) so tiling tests run in well under a second each.
 SMALL_RRDBNET = {"num_in_ch": 3, "num_out_ch": 3, "num_feat": 16, "num_block": 2, "num_grow_ch": 8}
@@ -205,7 +205,7 @@ def test_loader_returns_none_without_weights_and_the_network_once_installed(
     assert load_realesrgan_x2() is None
     source = tmp_path / "RealESRGAN_x2plus.pth"
     torch.save({"params_ema": official_size_weights}, source)
-    import_weights(source, weights_dir(), name="realesrgan-x2", force=True)
+    import_weights(source, weights_dir(), registry=DEFAULT_REGISTRY, name="realesrgan-x2", force=True)
     upscaler = load_realesrgan_x2()
     assert isinstance(upscaler, RealEsrganX2)
     result = upscaler.upscale(photo_like(64, 64))
@@ -215,7 +215,7 @@ def test_loader_returns_none_without_weights_and_the_network_once_installed(
 def test_installed_weights_of_another_network_are_an_error_naming_the_file(tmp_path: Path) -> None:
     source = tmp_path / "RealESRGAN_x2plus.pth"
     torch.save(rrdbnet_state_dict(SMALL_RRDBNET, scale=4), source)
-    import_weights(source, weights_dir(), name="realesrgan-x2", force=True)
+    import_weights(source, weights_dir(), registry=DEFAULT_REGISTRY, name="realesrgan-x2", force=True)
     with pytest.raises(WeightsError, match=r"RealESRGAN_x2plus\.safetensors.*x4 model"):
         load_realesrgan_x2()
 

@@ -14,22 +14,22 @@ from weights_helpers import (
     bypass_proxies,
     codeformer_entry_for,
     entry_for,
+    registry_with,
     save_tiny_pth,
     sha256_bytes,
     tiny_state_dict,
-    use_registry,
     use_weights_folder,
 )
 
 from codeformer_app.errors import WeightsError
 from codeformer_app.networks.codeformer.load import CONFIG_METADATA_KEY
 from codeformer_app.weights import (
+    DEFAULT_REGISTRY,
     WeightsMissingError,
     find_installed,
     import_weights,
     install_official,
     load_index,
-    lookup,
     resolve_codeformer_weights,
     verify_installed,
     weights_dir,
@@ -76,7 +76,7 @@ def test_codeformer_pth_is_converted_once_and_loaded_from_safetensors(folder, ti
     original = tiny_pth.read_bytes()
     original_mtime = tiny_pth.stat().st_mtime_ns
 
-    record = import_weights(tiny_pth, folder)
+    record = import_weights(tiny_pth, folder, registry=DEFAULT_REGISTRY)
 
     assert tiny_pth.read_bytes() == original
     assert tiny_pth.stat().st_mtime_ns == original_mtime
@@ -99,45 +99,45 @@ def test_codeformer_pth_is_converted_once_and_loaded_from_safetensors(folder, ti
 
 def test_file_with_the_official_hash_is_recorded_as_official(folder, tmp_path, monkeypatch):
     source = save_tiny_pth(tmp_path / "downloaded-by-hand.bin")
-    use_registry(monkeypatch, codeformer_entry_for(source.read_bytes()))
+    registry = registry_with(codeformer_entry_for(source.read_bytes()))
 
-    record = import_weights(source, folder)
+    record = import_weights(source, folder, registry=registry)
 
     assert (record.name, record.official) == ("codeformer", True)
     assert load_index(folder)["codeformer"].official is True
-    assert [r.message for r in verify_installed(folder)] == ["official"]
+    assert [r.message for r in verify_installed(folder, registry)] == ["official"]
 
 
 def test_codeformer_is_recognised_by_its_keys_whatever_the_file_name(folder, tmp_path):
     source = save_tiny_pth(tmp_path / "my-finetune-epoch12.pth", seed=3)
 
-    assert import_weights(source, folder).name == "codeformer"
+    assert import_weights(source, folder, registry=DEFAULT_REGISTRY).name == "codeformer"
 
 
 def test_index_records_hashes_and_verify_catches_changes(folder, tiny_pth):
-    record = import_weights(tiny_pth, folder)
+    record = import_weights(tiny_pth, folder, registry=DEFAULT_REGISTRY)
     installed = folder / record.file
     assert record.sha256 == sha256_bytes(installed.read_bytes())
     assert record.bytes == installed.stat().st_size
-    [result] = verify_installed(folder)
+    [result] = verify_installed(folder, DEFAULT_REGISTRY)
     assert result.ok and result.message == "custom (not the official file)"
 
     data = bytearray(installed.read_bytes())
     data[-10] ^= 0xFF
     installed.write_bytes(bytes(data))
-    [result] = verify_installed(folder)
+    [result] = verify_installed(folder, DEFAULT_REGISTRY)
     assert not result.ok
     assert f"SHA-256 expected {record.sha256}" in result.message
 
     installed.unlink()
-    [result] = verify_installed(folder, "codeformer")
+    [result] = verify_installed(folder, DEFAULT_REGISTRY, "codeformer")
     assert not result.ok and "gone" in result.message
 
 
 def test_verify_of_a_name_that_is_not_installed_fails(folder):
-    [result] = verify_installed(folder, "parsenet")
+    [result] = verify_installed(folder, DEFAULT_REGISTRY, "parsenet")
     assert not result.ok and result.message == "not installed"
-    assert verify_installed(folder) == []
+    assert verify_installed(folder, DEFAULT_REGISTRY) == []
 
 
 def test_malicious_pickle_is_refused_and_never_runs(folder, tmp_path):
@@ -146,7 +146,7 @@ def test_malicious_pickle_is_refused_and_never_runs(folder, tmp_path):
     torch.save({"params_ema": {"weight": WritesMarker(marker)}}, source)
 
     with pytest.raises(WeightsError, match="refused to load") as caught:
-        import_weights(source, folder)
+        import_weights(source, folder, registry=DEFAULT_REGISTRY)
 
     assert str(source) in str(caught.value)
     assert not marker.exists()
@@ -161,7 +161,7 @@ def test_zero_byte_file_is_refused(folder, tmp_path):
     source.write_bytes(b"")
 
     with pytest.raises(WeightsError, match=r"empty \(0 bytes\)"):
-        import_weights(source, folder)
+        import_weights(source, folder, registry=DEFAULT_REGISTRY)
     assert folder_contents(folder) == []
 
 
@@ -170,7 +170,7 @@ def test_truncated_file_is_refused(folder, tiny_pth):
     tiny_pth.write_bytes(data[: len(data) // 2])
 
     with pytest.raises(WeightsError, match="truncated") as caught:
-        import_weights(tiny_pth, folder)
+        import_weights(tiny_pth, folder, registry=DEFAULT_REGISTRY)
     assert str(caught.value).startswith(str(tiny_pth))
     assert folder_contents(folder) == []
 
@@ -180,7 +180,7 @@ def test_other_network_is_not_taken_for_codeformer(folder, tmp_path):
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), source)
 
     with pytest.raises(WeightsError, match=r"not a CodeFormer checkpoint \(missing keys: position_emb"):
-        import_weights(source, folder)
+        import_weights(source, folder, registry=DEFAULT_REGISTRY)
     assert folder_contents(folder) == []
 
 
@@ -192,7 +192,7 @@ def test_codeformer_with_missing_keys_lists_them(folder, tmp_path):
     torch.save({"params_ema": state_dict}, source)
 
     with pytest.raises(WeightsError) as caught:
-        import_weights(source, folder)
+        import_weights(source, folder, registry=DEFAULT_REGISTRY)
 
     message = str(caught.value)
     assert "2 missing keys: ft_layers.0.norm1.weight, idx_pred_layer.0.bias" in message
@@ -204,12 +204,12 @@ def test_unrecognised_file_asks_for_a_name(folder, tmp_path):
     torch.save({"layer.weight": torch.ones(3)}, source)
 
     with pytest.raises(WeightsError, match="pass --name with one of: codeformer, retinaface"):
-        import_weights(source, folder)
+        import_weights(source, folder, registry=DEFAULT_REGISTRY)
 
 
 def test_unknown_name_is_refused_before_reading(folder, tiny_pth):
     with pytest.raises(WeightsError, match="unknown weights name 'gfpgan'"):
-        import_weights(tiny_pth, folder, name="gfpgan")
+        import_weights(tiny_pth, folder, registry=DEFAULT_REGISTRY, name="gfpgan")
 
 
 def test_other_networks_need_the_official_hash_or_force(folder, tmp_path):
@@ -217,13 +217,13 @@ def test_other_networks_need_the_official_hash_or_force(folder, tmp_path):
     torch.save({"params": {"conv.weight": torch.randn(4, 3, 3, 3)}}, source)
 
     with pytest.raises(WeightsError, match=f"not the official {PARSENET.file_name}.*--force"):
-        import_weights(source, folder)
+        import_weights(source, folder, registry=DEFAULT_REGISTRY)
     assert folder_contents(folder) == []
 
-    record = import_weights(source, folder, force=True)
+    record = import_weights(source, folder, registry=DEFAULT_REGISTRY, force=True)
 
     assert (record.name, record.official) == ("parsenet", False)
-    [result] = verify_installed(folder)
+    [result] = verify_installed(folder, DEFAULT_REGISTRY)
     assert result.ok and "custom" in result.message
 
 
@@ -232,12 +232,12 @@ def test_other_network_with_the_official_hash_is_converted_flat(folder, tmp_path
     source = tmp_path / "renamed.pth"
     torch.save({"params_ema": tensors}, source)
     entry = entry_for(source.read_bytes(), "parsing_parsenet.pth", name="parsenet", kind=NetworkKind.PARSENET)
-    use_registry(monkeypatch, entry)
+    registry = registry_with(entry)
 
-    record = import_weights(source, folder)
+    record = import_weights(source, folder, registry=registry)
 
     assert (record.name, record.official) == ("parsenet", True)
-    installed = find_installed("parsenet")
+    installed = find_installed("parsenet", registry=registry)
     assert installed == folder / "parsing_parsenet.safetensors"
     with safe_open(str(installed), framework="pt") as f:
         assert sorted(f.keys()) == ["conv.bias", "conv.weight"]
@@ -247,10 +247,10 @@ def test_other_network_with_the_official_hash_is_converted_flat(folder, tmp_path
 
 def test_official_file_under_the_wrong_name_is_refused(folder, tmp_path, monkeypatch):
     source = save_tiny_pth(tmp_path / "codeformer.pth")
-    use_registry(monkeypatch, codeformer_entry_for(source.read_bytes()))
+    registry = registry_with(codeformer_entry_for(source.read_bytes()))
 
     with pytest.raises(WeightsError, match=r"this is the official codeformer\.pth"):
-        import_weights(source, folder, name="parsenet")
+        import_weights(source, folder, registry=registry, name="parsenet")
 
 
 def test_shared_tensors_are_stored(folder, tmp_path):
@@ -258,7 +258,7 @@ def test_shared_tensors_are_stored(folder, tmp_path):
     source = tmp_path / PARSENET.file_name
     torch.save({"a.weight": shared, "b.weight": shared, "c.weight": shared[:2]}, source)
 
-    import_weights(source, folder, force=True)
+    import_weights(source, folder, registry=DEFAULT_REGISTRY, force=True)
 
     with safe_open(str(folder / "parsing_parsenet.safetensors"), framework="pt") as f:
         assert torch.equal(f.get_tensor("b.weight"), shared)
@@ -268,15 +268,15 @@ def test_shared_tensors_are_stored(folder, tmp_path):
 def test_install_official_downloads_converts_and_removes_the_pth(folder, tmp_path, monkeypatch):
     data = save_tiny_pth(tmp_path / "source.pth").read_bytes()
     entry = codeformer_entry_for(data)
-    use_registry(monkeypatch, entry)
+    registry = registry_with(entry)
     bypass_proxies(monkeypatch)
     with FileServer() as server:
         server.state.files["codeformer.pth"] = data
-        record = install_official(entry, folder, url_base=server.url_base)
+        record = install_official(entry, folder, registry=registry, url_base=server.url_base)
 
     assert record.official is True
     assert folder_contents(folder) == ["codeformer.safetensors", "installed.json"]
-    assert verify_installed(folder)[0].ok
+    assert verify_installed(folder, registry)[0].ok
 
 
 def test_missing_codeformer_says_what_to_do(folder):
@@ -299,11 +299,11 @@ def test_explicit_weights_file_wins(folder, tiny_pth, tmp_path):
 
 
 def test_unreadable_index_is_a_clear_error(folder, tiny_pth):
-    import_weights(tiny_pth, folder)
+    import_weights(tiny_pth, folder, registry=DEFAULT_REGISTRY)
     index_path(folder).write_text("{not json", encoding="utf-8")
 
     with pytest.raises(WeightsError, match=r"installed\.json: the record of installed weights is unreadable"):
-        verify_installed(folder)
+        verify_installed(folder, DEFAULT_REGISTRY)
 
 
 def test_weights_folder_comes_from_the_environment_or_the_user_folder(tmp_path, monkeypatch):
@@ -318,15 +318,15 @@ def test_weights_folder_comes_from_the_environment_or_the_user_folder(tmp_path, 
 
 def test_registry_names_and_aliases():
     for alias in ("codeformer", "codeformer.pth", "CodeFormer.pth", "codeformer.safetensors"):
-        assert lookup(alias) is CODEFORMER
-    assert lookup("detection_Resnet50_Final.pth").name == "retinaface"
-    assert lookup("RealESRGAN_x2plus").name == "realesrgan-x2"
-    assert lookup("nope") is None
+        assert DEFAULT_REGISTRY.lookup(alias) is CODEFORMER
+    assert DEFAULT_REGISTRY.lookup("detection_Resnet50_Final.pth").name == "retinaface"
+    assert DEFAULT_REGISTRY.lookup("RealESRGAN_x2plus").name == "realesrgan-x2"
+    assert DEFAULT_REGISTRY.lookup("nope") is None
 
 
 def test_committed_manifest_matches_the_registry():
     committed = (REPO_ROOT / "weights" / "manifest.json").read_text(encoding="utf-8")
-    assert committed == manifest_json(), (
+    assert committed == manifest_json(DEFAULT_REGISTRY), (
         "weights/manifest.json is out of date: run `python -m codeformer_app.weights.manifest > weights/manifest.json`"
     )
 
@@ -342,12 +342,12 @@ def test_variant_without_a_published_hash_records_it_at_first_download_and_check
 ):
     """codeformer_inpainting.pth has no published SHA-256: the first official download's hash is pinned."""
     bypass_proxies(monkeypatch)
-    entry = lookup("codeformer-inpainting")
+    entry = DEFAULT_REGISTRY.lookup("codeformer-inpainting")
     assert entry is not None and not entry.pinned and entry.size is None
     official = _tiny_variant_pth(tmp_path / "first.pth", connect_list=(16,), codebook_size=512).read_bytes()
     with FileServer() as server:
         server.state.files[entry.file_name] = official
-        record = install_official(entry, folder, url_base=server.url_base)
+        record = install_official(entry, folder, registry=DEFAULT_REGISTRY, url_base=server.url_base)
         assert record.official is True and record.source_sha256 == sha256_bytes(official)
         assert resolve_codeformer_weights(None, folder, "inpaint") == folder / record.file
 
@@ -357,13 +357,13 @@ def test_variant_without_a_published_hash_records_it_at_first_download_and_check
             tmp_path / "other.pth", connect_list=(16,), codebook_size=512
         ).read_bytes()
         with pytest.raises(WeightsError, match=sha256_bytes(official)):
-            install_official(entry, folder, url_base=server.url_base)
+            install_official(entry, folder, registry=DEFAULT_REGISTRY, url_base=server.url_base)
 
 
 def test_importing_a_variant_picks_its_entry_by_shape(folder, tmp_path):
     colorize = _tiny_variant_pth(tmp_path / "my_colour_model.pth", connect_list=(16,))
-    record = import_weights(colorize, folder)
+    record = import_weights(colorize, folder, registry=DEFAULT_REGISTRY)
     assert record.name == "codeformer-colorization" and record.official is False
     restore = save_tiny_pth(tmp_path / "restore.pth")
     with pytest.raises(WeightsError, match=r"holds codeformer weights .* not codeformer-inpainting"):
-        import_weights(restore, folder, name="codeformer-inpainting")
+        import_weights(restore, folder, registry=DEFAULT_REGISTRY, name="codeformer-inpainting")

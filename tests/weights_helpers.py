@@ -13,8 +13,7 @@ import pytest
 import torch
 
 from codeformer_app.networks.codeformer import CodeFormer, CodeFormerConfig
-from codeformer_app.weights import registry
-from codeformer_app.weights.registry import CODEFORMER, License, NetworkKind, WeightsEntry
+from codeformer_app.weights.registry import CODEFORMER, DEFAULT_REGISTRY, License, NetworkKind, Registry, WeightsEntry
 
 #: Smallest CodeFormer the network code accepts; builds in milliseconds.
 TINY_CONFIG = {
@@ -60,6 +59,7 @@ def entry_for(
     name: str | None = None,
     kind: NetworkKind = NetworkKind.PARSENET,
     requires_acceptance: bool = False,
+    keep_original: bool = False,
 ) -> WeightsEntry:
     """A registry entry whose official file is ``data`` (size and SHA-256 computed here)."""
     license_ = License(
@@ -78,6 +78,7 @@ def entry_for(
         kind=kind,
         license=license_,
         description="test file",
+        keep_original=keep_original,
     )
 
 
@@ -96,11 +97,9 @@ def codeformer_entry_for(data: bytes) -> WeightsEntry:
     )
 
 
-def use_registry(monkeypatch: pytest.MonkeyPatch, *entries: WeightsEntry) -> None:
-    """Replace registry entries with the same name (or add new ones) for one test."""
-    replaced = {entry.name: entry for entry in entries}
-    current = [replaced.pop(entry.name, entry) for entry in registry.REGISTRY]
-    monkeypatch.setattr(registry, "REGISTRY", (*current, *replaced.values()))
+def registry_with(*entries: WeightsEntry) -> Registry:
+    """The app's registry with ``entries`` replacing those of the same name (or added), for one test to pass."""
+    return DEFAULT_REGISTRY.with_entries(*entries)
 
 
 @dataclass

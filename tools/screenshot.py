@@ -29,12 +29,12 @@ def _prepare(folder: Path) -> Path:
     import torch
 
     from codeformer_app.networks.codeformer import CodeFormer
-    from codeformer_app.weights import import_weights, weights_dir
+    from codeformer_app.weights import DEFAULT_REGISTRY, import_weights, weights_dir
 
     torch.manual_seed(0)
     checkpoint = folder / "codeformer-random.pth"
     torch.save({"params_ema": CodeFormer().state_dict()}, checkpoint)
-    import_weights(checkpoint, weights_dir(), name="codeformer")
+    import_weights(checkpoint, weights_dir(), registry=DEFAULT_REGISTRY, name="codeformer")
     photo = folder / "grace_hopper.jpg"
     shutil.copy(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg", photo)
     return photo

@@ -1,7 +1,8 @@
 """``codeformer-app weights ...``: list, download, import, verify and locate the weights files.
 
 Every handler returns an exit code: 0 success, 1 a check failed (``verify``, ``path`` of a missing file),
-2 bad input or a weights problem (one line on stderr, never a traceback), 130 interrupted.
+2 bad input or a weights problem (one line on stderr, never a traceback), 130 interrupted. Each handler gets
+the registry the parser was built with (the app's own, unless a caller passes another).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from tqdm import tqdm
 from ..errors import WeightsError
 from ..weights.inventory import WeightsStatus, intact_official_record, verify_installed, weights_status
 from ..weights.paths import WEIGHTS_DIR_ENV, installed_path, partial_path, weights_dir
-from ..weights.registry import URL_BASE_ENV, WeightsEntry, find_entry, known_names
+from ..weights.registry import URL_BASE_ENV, Registry, WeightsEntry
 from .common import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error
 
 #: A check failed (``verify``), or ``path NAME`` of something not installed.
@@ -29,11 +30,11 @@ EXIT_ERROR = EXIT_USAGE
 ACCEPT_ANSWERS = ("yes", "y")
 BYTES_PER_MB = 1_000_000
 
-Handler = Callable[[argparse.Namespace], int]
+Handler = Callable[[argparse.Namespace, Registry], int]
 
 
-def add_weights_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the ``weights`` command; each of its actions sets ``handler``, a function(args) -> exit code."""
+def add_weights_parser(subparsers: argparse._SubParsersAction, registry: Registry) -> argparse.ArgumentParser:
+    """Add the ``weights`` command on ``registry``; each action sets ``handler``, a function(args) -> exit code."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--weights-dir",
@@ -42,7 +43,8 @@ def add_weights_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         default=argparse.SUPPRESS,
         help=f"weights folder (default: ${WEIGHTS_DIR_ENV}, else the per-user data folder)",
     )
-    names = ", ".join(known_names())
+    names = ", ".join(registry.names())
+    handles = functools.partial(_handles_errors, registry=registry)
     weights = subparsers.add_parser(
         "weights",
         parents=[common],
@@ -55,7 +57,7 @@ def add_weights_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
 
     listing = actions.add_parser("list", parents=[common], help="show every known weights file and its state")
     listing.add_argument("--json", action="store_true", help="print the registry and state as JSON")
-    listing.set_defaults(handler=_handles_errors(cmd_list))
+    listing.set_defaults(handler=handles(cmd_list))
 
     fetch = actions.add_parser("download", parents=[common], help="download, check and install official weights")
     fetch.add_argument("name", metavar="NAME", help=f"one of: {names} (or the file name)")
@@ -66,7 +68,7 @@ def add_weights_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         default=None,
         help=f"download from this mirror (default: ${URL_BASE_ENV})",
     )
-    fetch.set_defaults(handler=_handles_errors(cmd_download))
+    fetch.set_defaults(handler=handles(cmd_download))
 
     add = actions.add_parser("import", parents=[common], help="check and install a weights file you already have")
     add.add_argument("file", type=Path, metavar="FILE", help="a .pth or .safetensors file; it is not changed")
@@ -76,25 +78,25 @@ def add_weights_parser(subparsers: argparse._SubParsersAction) -> argparse.Argum
         action="store_true",
         help="install a detector/parser/upscaler file that is not the official one",
     )
-    add.set_defaults(handler=_handles_errors(cmd_import))
+    add.set_defaults(handler=handles(cmd_import))
 
     check = actions.add_parser("verify", parents=[common], help="re-check the installed files (exit 1 on failure)")
     check.add_argument("name", nargs="?", metavar="NAME", help="only this entry")
     check.add_argument(
         "--deep", action="store_true", help="also load every file and build the networks (slower: loads PyTorch)"
     )
-    check.set_defaults(handler=_handles_errors(cmd_verify))
+    check.set_defaults(handler=handles(cmd_verify))
 
     where = actions.add_parser("path", parents=[common], help="print the weights folder, or one installed file")
     where.add_argument("name", nargs="?", metavar="NAME", help="print this entry's installed file")
-    where.set_defaults(handler=_handles_errors(cmd_path))
+    where.set_defaults(handler=handles(cmd_path))
     return weights
 
 
-def cmd_list(args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace, registry: Registry) -> int:
     """Print every registry entry: installed or not, size, official or custom, path."""
     folder = _folder(args)
-    statuses = weights_status(folder)
+    statuses = weights_status(folder, registry)
     if args.json:
         print(json.dumps({"weights_dir": str(folder), "weights": [s.to_json() for s in statuses]}, indent=2))
         return EXIT_OK
@@ -104,9 +106,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_download(args: argparse.Namespace) -> int:
+def cmd_download(args: argparse.Namespace, registry: Registry) -> int:
     """Show the license, then download, check and convert the official file."""
-    entry = find_entry(args.name)
+    entry = registry.find(args.name)
     folder = _folder(args)
     if not _license_accepted(entry, args.accept_license):
         return EXIT_ERROR
@@ -118,7 +120,7 @@ def cmd_download(args: argparse.Namespace) -> int:
     print(f"Downloading {entry.file_name} ({_megabytes(entry.size)}) from {entry.url(args.url_base)}")
     progress = _ProgressBar(entry.file_name)
     try:
-        record = install_official(entry, folder, url_base=args.url_base, progress=progress)
+        record = install_official(entry, folder, registry=registry, url_base=args.url_base, progress=progress)
     except KeyboardInterrupt:
         part = partial_path(entry, folder)
         if part.is_file() and part.stat().st_size:
@@ -137,13 +139,13 @@ def cmd_download(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def cmd_import(args: argparse.Namespace, registry: Registry) -> int:
     """Check a local file and install its safetensors conversion; the file itself is left as it is."""
     from ..weights.install import import_weights
 
     folder = _folder(args)
-    record = import_weights(args.file, folder, name=args.name, force=args.force)
-    entry = find_entry(record.name)
+    record = import_weights(args.file, folder, registry=registry, name=args.name, force=args.force)
+    entry = registry.find(record.name)
     kind = "official" if record.official else "custom, not the official file"
     print(f"Imported {args.file} as {record.name} ({kind}): {folder / record.file}")
     print("The original file was not changed.")
@@ -153,10 +155,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_verify(args: argparse.Namespace) -> int:
+def cmd_verify(args: argparse.Namespace, registry: Registry) -> int:
     """Recompute hashes (with ``--deep`` also load the files and build CodeFormer); exit 1 if anything fails."""
     folder = _folder(args)
-    results = verify_installed(folder, args.name, deep=args.deep)
+    results = verify_installed(folder, registry, args.name, deep=args.deep)
     if not results:
         print(f"No weights are installed in {folder}.")
         return EXIT_OK
@@ -165,13 +167,13 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_OK if all(result.ok for result in results) else EXIT_CHECK_FAILED
 
 
-def cmd_path(args: argparse.Namespace) -> int:
+def cmd_path(args: argparse.Namespace, registry: Registry) -> int:
     """Print the weights folder, or the installed file of one entry (exit 1 if it is not installed)."""
     folder = _folder(args)
     if args.name is None:
         print(folder)
         return EXIT_OK
-    path = installed_path(find_entry(args.name), folder)
+    path = installed_path(registry.find(args.name), folder)
     print(path)
     if not path.is_file():
         _error(f"{path}: not installed")
@@ -179,13 +181,13 @@ def cmd_path(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _handles_errors(handler: Handler) -> Handler:
-    """Turn a WeightsError into one line on stderr and exit code 2."""
+def _handles_errors(handler: Handler, registry: Registry) -> Callable[[argparse.Namespace], int]:
+    """The handler on ``registry``, with a WeightsError turned into one line on stderr and exit code 2."""
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
         try:
-            return handler(args)
+            return handler(args, registry)
         except WeightsError as error:
             _error(str(error))
             return EXIT_ERROR

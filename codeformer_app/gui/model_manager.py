@@ -32,32 +32,27 @@ from PySide6.QtWidgets import (
 
 from ..errors import WeightsError
 from ..weights import (
+    DEFAULT_REGISTRY,
     DownloadCancelled,
     InstalledRecord,
+    Registry,
     VerifyResult,
     WeightsEntry,
     WeightsStatus,
-    entries,
-    find_entry,
     weights_dir,
 )
 from ..weights.paths import ensure_folder, partial_path
 from . import messages
 from .task_runner import TaskKind, TaskRunner
-from .weights_table import HashState, LicenseDialog, Note, TableNotes, WeightsTable, megabytes, read_statuses
+from .weights_table import HashState, LicenseDialog, MissingBanner, Note, TableNotes, WeightsTable, read_statuses
 from .weights_tasks import DownloadResult, Progress, download_task, import_task, verify_task
+from .weights_texts import download_view, downloaded_text, imported_text, starting_text, verified_text
 
 WINDOW_TITLE = "Models — CodeFormer App"
 #: Resolution of the progress bar. Its value is an int, so byte counts of files over 2 GB would not fit.
 PROGRESS_STEPS = 1000
 #: Room for the six columns without scrolling, on a typical screen.
 DEFAULT_SIZE = (980, 420)
-#: The banner must stand out from the rest of the dialog: it explains why the dialog opened by itself.
-BANNER_STYLE = "QLabel { background: #fff4ce; color: #4d3800; border: 1px solid #e0c96b; padding: 8px; }"
-MISSING_INTRO = (
-    "CodeFormer weights are needed to restore faces. Download them below (their license is shown first) "
-    "or import a file you already have."
-)
 IMPORT_FILTER = "Weights files (*.pth *.safetensors);;All files (*)"
 
 #: Names on the task runner; one runs at a time (they touch the same files).
@@ -68,7 +63,8 @@ class ModelManagerDialog(QDialog):
     """Lists the registry's weights with their state and downloads, imports and verifies them in workers.
 
     The main window opens it on first run (see :meth:`show_missing`) instead of failing, and reloads the
-    networks when :attr:`weights_changed` is emitted.
+    networks when :attr:`weights_changed` is emitted. ``registry`` is the app's own unless a caller (a test)
+    passes another.
     """
 
     weights_changed = Signal()
@@ -77,11 +73,17 @@ class ModelManagerDialog(QDialog):
     """``(done_bytes, total_bytes)`` of the running download."""
 
     def __init__(
-        self, parent: QWidget | None = None, folder: Path | None = None, tasks: TaskRunner | None = None
+        self,
+        parent: QWidget | None = None,
+        folder: Path | None = None,
+        tasks: TaskRunner | None = None,
+        *,
+        registry: Registry = DEFAULT_REGISTRY,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle(WINDOW_TITLE)
         self.resize(*DEFAULT_SIZE)
+        self._registry = registry
         self._folder = weights_dir(folder)
         self._tasks = tasks if tasks is not None else TaskRunner(self)
         self._tasks.task_ended.connect(self._task_ended)
@@ -108,9 +110,8 @@ class ModelManagerDialog(QDialog):
 
     def show_missing(self, message: str) -> None:
         """Explain, at the top, that the weights are needed (``message`` says which and where), and select them."""
-        self.banner.setText(f"{MISSING_INTRO}\n\n{message}")
-        self.banner.show()
-        required = [entry.name for entry in entries() if entry.required]
+        self.banner.show_message(message)
+        required = [entry.name for entry in self._registry if entry.required]
         if required:
             self.table.select_name(required[0])
 
@@ -127,7 +128,7 @@ class ModelManagerDialog(QDialog):
         if self._refuse_while_busy() or self.license_dialog is not None:
             return
         try:
-            entry = find_entry(name)
+            entry = self._registry.find(name)
         except WeightsError as error:
             messages.show_error(self, "Download", error)
             return
@@ -169,6 +170,7 @@ class ModelManagerDialog(QDialog):
             import_task,
             source,
             self._folder,
+            self._registry,
             on_progress=self._say,
             on_done=functools.partial(self._imported, source),
             on_error=functools.partial(self._failed, f"Could not import {source.name}"),
@@ -183,6 +185,7 @@ class ModelManagerDialog(QDialog):
             VERIFY,
             verify_task,
             self._folder,
+            self._registry,
             on_progress=self._verified_one,
             on_done=self._verified_all,
             on_error=functools.partial(self._failed, "Could not verify the weights"),
@@ -201,12 +204,7 @@ class ModelManagerDialog(QDialog):
     # --- layout ------------------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.banner = QLabel(self)
-        self.banner.setObjectName("missingBanner")
-        self.banner.setTextFormat(Qt.TextFormat.PlainText)
-        self.banner.setWordWrap(True)
-        self.banner.setStyleSheet(BANNER_STYLE)
-        self.banner.hide()
+        self.banner = MissingBanner(self)
         folder_label = QLabel(f"Weights folder: {self._folder}", self)
         folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.table = WeightsTable(self)
@@ -255,7 +253,7 @@ class ModelManagerDialog(QDialog):
 
     def _statuses(self) -> list[WeightsStatus]:
         """The folder's state; with an unreadable index, what the files alone show (and one error box)."""
-        statuses, error = read_statuses(self._folder)
+        statuses, error = read_statuses(self._folder, self._registry)
         if error is not None and str(error) != self._shown_refresh_error:
             messages.show_error(self, "Weights folder", error)
         self._shown_refresh_error = None if error is None else str(error)
@@ -328,12 +326,13 @@ class ModelManagerDialog(QDialog):
         self.progress.setRange(0, PROGRESS_STEPS)
         self._show_download_progress(0, entry.size or 0)
         self.progress.show()
-        self._say(f"Downloading {entry.file_name} ({megabytes(entry.size)}) from {entry.url()}")
+        self._say(starting_text(entry))
         self._start(
             DOWNLOAD,
             download_task,
             entry,
             self._folder,
+            self._registry,
             self._cancel,
             on_progress=self._download_progressed,
             on_done=functools.partial(self._downloaded, entry),
@@ -350,21 +349,16 @@ class ModelManagerDialog(QDialog):
         entry = self._known.downloading
         if entry is None:
             return
-        fraction = done / total if total else 0.0
-        self.progress.setValue(round(fraction * PROGRESS_STEPS))
-        self.progress.setFormat(f"{entry.file_name}: {megabytes(done)} of {megabytes(total)} (%p%)")
-        complete = total and done >= total
-        self._known.download_status = "checking and converting" if complete else f"downloading {fraction:.0%}"
+        view = download_view(entry, done, total)
+        self.progress.setValue(round(view.fraction * PROGRESS_STEPS))
+        self.progress.setFormat(view.bar_format)
+        self._known.download_status = view.status
         self.table.set_status(entry.name, self._known.download_status)
 
     def _downloaded(self, entry: WeightsEntry, result: DownloadResult) -> None:
         self._known.downloading = None
         self._known.hashes[entry.name] = HashState.VERIFIED
-        path = self._folder / result.record.file
-        if result.fetched:
-            self._say(f"Installed {entry.name} (official, SHA-256 checked): {path}")
-        else:
-            self._say(f"{entry.name}: the official file is already installed: {path}")
+        self._say(downloaded_text(entry, self._folder / result.record.file, result.fetched))
         self.refresh()
         if result.fetched:
             self.weights_changed.emit()
@@ -384,15 +378,10 @@ class ModelManagerDialog(QDialog):
     # --- import and verify -------------------------------------------------------------------------------------
 
     def _imported(self, source: Path, record: InstalledRecord) -> None:
-        entry = find_entry(record.name)
+        entry = self._registry.find(record.name)
         self._known.notes.pop(entry.name, None)
         self._known.hashes[entry.name] = HashState.VERIFIED
-        kind = "official" if record.official else "custom, not the official file"
-        text = f"Imported {source.name} as {record.name} ({kind}). The original file was not changed."
-        if entry.license.requires_acceptance:
-            terms = entry.license
-            text += f" Note: the {entry.name} weights are under the {terms.name} ({terms.summary}): {terms.url}"
-        self._say(text)
+        self._say(imported_text(source, record, entry))
         self.refresh()
         self.weights_changed.emit()
 
@@ -405,9 +394,4 @@ class ModelManagerDialog(QDialog):
         self.refresh()
 
     def _verified_all(self, results: list[VerifyResult]) -> None:
-        if not results:
-            self._say(f"No weights are installed in {self._folder}.")
-            return
-        failed = [result for result in results if not result.ok]
-        summary = f"Checked {len(results)} file(s): {len(results) - len(failed)} OK, {len(failed)} failed."
-        self._say(" ".join([summary, *(f"{result.name}: {result.message}." for result in failed)]))
+        self._say(verified_text(results, self._folder))

@@ -1,4 +1,5 @@
-"""The model manager's table of weights files and the license dialog shown before a download.
+"""The model manager's table of weights files, its missing-weights banner, and the license dialog shown
+before a download.
 
 What a row says comes from the folder (``WeightsStatus``) and from what the dialog learnt in this session
 (:class:`TableNotes`): hashes checked, downloads cancelled or declined, the download under way.
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -23,11 +25,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..errors import WeightsError
-from ..weights import VerifyResult, WeightsEntry, WeightsStatus, entries, weights_status
+from ..weights import Registry, VerifyResult, WeightsEntry, WeightsStatus, weights_status
 from ..weights.paths import installed_path, partial_path
+from .weights_texts import MISSING_INTRO, megabytes
 
-BYTES_PER_MB = 1_000_000
 NOT_AVAILABLE = "—"
+#: The banner must stand out from the rest of the dialog: it explains why the dialog opened by itself.
+BANNER_STYLE = "QLabel { background: #fff4ce; color: #4d3800; border: 1px solid #e0c96b; padding: 8px; }"
 
 
 class Column(IntEnum):
@@ -79,18 +83,13 @@ class TableNotes:
     download_status: str = ""
 
 
-def read_statuses(folder: Path) -> tuple[list[WeightsStatus], WeightsError | None]:
+def read_statuses(folder: Path, registry: Registry) -> tuple[list[WeightsStatus], WeightsError | None]:
     """The folder's state; with an unreadable index, what the files alone show, and the error."""
     try:
-        return weights_status(folder), None
+        return weights_status(folder, registry), None
     except WeightsError as error:
-        files = [(entry, installed_path(entry, folder)) for entry in entries()]
+        files = [(entry, installed_path(entry, folder)) for entry in registry]
         return [WeightsStatus(entry, path, path.is_file(), None) for entry, path in files], error
-
-
-def megabytes(size: int | None) -> str:
-    """``376.6 MB``; "size unknown" for files whose size nobody has published."""
-    return "size unknown" if size is None else f"{size / BYTES_PER_MB:.1f} MB"
 
 
 def status_text(status: WeightsStatus, known: TableNotes, folder: Path) -> str:
@@ -188,6 +187,23 @@ class WeightsTable(QTableWidget):
         item = self.item(row, Column.STATUS) if row is not None else None
         if item is not None:
             item.setText(text)
+
+
+class MissingBanner(QLabel):
+    """The note at the top of the dialog when it opened because weights are missing; hidden otherwise."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("missingBanner")
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setWordWrap(True)
+        self.setStyleSheet(BANNER_STYLE)
+        self.hide()
+
+    def show_message(self, message: str) -> None:
+        """Show why the weights are needed; ``message`` says which and where."""
+        self.setText(f"{MISSING_INTRO}\n\n{message}")
+        self.show()
 
 
 class LicenseDialog(QDialog):

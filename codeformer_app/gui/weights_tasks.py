@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..weights import (
     InstalledRecord,
+    Registry,
     VerifyResult,
     WeightsEntry,
     import_weights,
@@ -38,7 +39,7 @@ class DownloadResult:
 
 
 def download_task(
-    entry: WeightsEntry, folder: Path, cancel: threading.Event
+    entry: WeightsEntry, folder: Path, registry: Registry, cancel: threading.Event
 ) -> Generator[Progress, None, DownloadResult]:
     """Download, check and convert the official file, like ``codeformer-app weights download``."""
     existing = intact_official_record(entry, folder)
@@ -46,24 +47,29 @@ def download_task(
         return DownloadResult(existing, fetched=False)
     record = yield from yield_reports(
         lambda report: install_official(
-            entry, folder, progress=lambda done, total: report((done, total)), cancelled=cancel.is_set
+            entry,
+            folder,
+            registry=registry,
+            progress=lambda done, total: report((done, total)),
+            cancelled=cancel.is_set,
         ),
         "codeformer-weights-transfer",
     )
     return DownloadResult(record, fetched=True)
 
 
-def import_task(source: Path, folder: Path) -> Generator[str, None, InstalledRecord]:
+def import_task(source: Path, folder: Path, registry: Registry) -> Generator[str, None, InstalledRecord]:
     """Check and convert a local file, like ``codeformer-app weights import``."""
     yield f"Checking and converting {source.name}…"
-    return import_weights(source, folder)
+    return import_weights(source, folder, registry=registry)
 
 
-def verify_task(folder: Path) -> Generator[tuple[int, int, VerifyResult], None, list[VerifyResult]]:
+def verify_task(folder: Path, registry: Registry) -> Generator[tuple[int, int, VerifyResult], None, list[VerifyResult]]:
     """Check installed files one at a time, so results appear as they come and a quit stops between files."""
-    names = [status.entry.name for status in weights_status(folder) if status.installed or status.record is not None]
+    statuses = weights_status(folder, registry)
+    names = [status.entry.name for status in statuses if status.installed or status.record is not None]
     results = []
     for number, name in enumerate(names, start=1):
-        results.extend(verify_installed(folder, name))
+        results.extend(verify_installed(folder, registry, name))
         yield number, len(names), results[-1]
     return results

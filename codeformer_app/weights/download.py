@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ..errors import OperationCancelled, WeightsError
-from .files import place_atomically, sha256_file
+from .files import rename_into_place, sha256_file
 from .paths import download_path, ensure_folder, partial_path
 from .registry import WeightsEntry
 
@@ -184,7 +184,7 @@ def _verify_and_place(entry: WeightsEntry, part: Path, final: Path, expected: st
             f"the downloaded file is not the official {entry.file_name} (SHA-256 expected {expected}, "
             f"got {actual}); it was deleted. Try again; if this repeats, the server sends a different file",
         )
-    place_atomically(part, final)
+    rename_into_place(part, final)
 
 
 def _report(progress: ProgressCallback | None, done: int, total: int) -> None:

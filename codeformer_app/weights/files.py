@@ -1,14 +1,14 @@
-"""File helpers shared by download, import and the index: hashing and crash-safe placement."""
+"""File helpers shared by download, import and the index: hashing; every write goes through ``durable.py``."""
 
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
-from ..durable import fsync_file, fsync_folder, write_atomically
+from ..durable import rename_into_place, write_atomically
+from ..errors import WeightsError
 
-__all__ = ["place_atomically", "sha256_file", "write_atomically"]
+__all__ = ["HASH_CHUNK_BYTES", "read_sha256", "rename_into_place", "sha256_file", "write_atomically"]
 
 #: Read size when hashing; large enough to keep hashing of 400 MB files I/O bound.
 HASH_CHUNK_BYTES = 1 << 20
@@ -23,8 +23,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def place_atomically(source: Path, final: Path) -> None:
-    """Sync ``source`` (in the same folder) and rename it to ``final``."""
-    fsync_file(source)
-    os.replace(source, final)
-    fsync_folder(final.parent)
+def read_sha256(path: Path) -> str:
+    """:func:`sha256_file` of a file the user named: a read failure is a ``WeightsError`` saying why."""
+    try:
+        return sha256_file(path)
+    except OSError as error:
+        raise WeightsError(path, f"cannot read the file ({error.strerror or error})") from None

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 from ..errors import WeightsError
 from .download import CancelCheck, ProgressCallback, download
-from .files import sha256_file, write_atomically
+from .files import read_sha256, sha256_file, write_atomically
 from .index import InstalledRecord, load_index, put_record
 from .paths import ensure_folder, installed_path
-from .registry import NetworkKind, WeightsEntry, entry_by_sha256, entry_for_task, find_entry, known_names, lookup
+from .registry import NetworkKind, Registry, WeightsEntry
 
 if TYPE_CHECKING:
     from ..networks.state_dict import StateDict
@@ -36,19 +36,25 @@ META_OFFICIAL = "codeformer_app.official"
 
 
 def import_weights(
-    source: Path, folder: Path, *, name: str | None = None, force: bool = False, downloaded: bool = False
+    source: Path,
+    folder: Path,
+    *,
+    registry: Registry,
+    name: str | None = None,
+    force: bool = False,
+    downloaded: bool = False,
 ) -> InstalledRecord:
-    """Check ``source`` and install its ``.safetensors`` conversion in ``folder``; returns the new record."""
+    """Check ``source`` and install its ``.safetensors`` conversion in ``folder``; returns the new record.
+
+    ``registry`` is what the file is identified against (by hash, ``name``, file name or CodeFormer's shapes).
+    """
     source = Path(source)
-    named = find_entry(name) if name else None
+    named = registry.find(name) if name else None
     if source.is_dir():
         raise WeightsError(source, "this is a folder, not a weights file")
     if not source.is_file():
         raise WeightsError(source, "file not found")
-    try:
-        source_sha256 = sha256_file(source)
-    except OSError as error:
-        raise WeightsError(source, f"cannot read the file ({error.strerror or error})") from None
+    source_sha256 = read_sha256(source)
     # PyTorch is imported only here, when a file is really converted: listing and checking stay quick.
     from safetensors.torch import save_file
 
@@ -56,7 +62,9 @@ def import_weights(
     from ..weights.safe_load import read_state_dict, save_codeformer_safetensors
 
     state_dict, metadata = read_state_dict(source)
-    entry, official = _identify(source, source_sha256, named, state_dict)
+    entry, official = _identify(registry, source, source_sha256, named, state_dict)
+    if entry.keep_original:
+        raise WeightsError(source, f"{entry.name} is installed as published, not converted (see originals.py)")
     if downloaded and not entry.pinned:
         official = True  # from the official address; its hash is recorded now and checked from then on
     if not official and entry.kind is not NetworkKind.CODEFORMER and not force:
@@ -100,6 +108,7 @@ def install_official(
     entry: WeightsEntry,
     folder: Path,
     *,
+    registry: Registry,
     url_base: str | None = None,
     progress: ProgressCallback | None = None,
     cancelled: CancelCheck | None = None,
@@ -107,7 +116,7 @@ def install_official(
     """Download the official file, convert it, and delete the downloaded ``.pth``.
 
     The ``.pth`` is only removed after a successful conversion; if conversion fails it stays, so a retry
-    does not download it again.
+    does not download it again. ``registry`` must hold ``entry`` (the conversion identifies the file in it).
     """
     downloaded = download(
         entry,
@@ -117,7 +126,7 @@ def install_official(
         cancelled=cancelled,
         expected_sha256=first_download_sha256(entry, folder),
     )
-    record = import_weights(downloaded, folder, name=entry.name, downloaded=True)
+    record = import_weights(downloaded, folder, registry=registry, name=entry.name, downloaded=True)
     downloaded.unlink()
     return record
 
@@ -138,17 +147,17 @@ def looks_like_codeformer(state_dict: StateDict) -> bool:
 
 
 def _identify(
-    source: Path, source_sha256: str, named: WeightsEntry | None, state_dict: StateDict
+    registry: Registry, source: Path, source_sha256: str, named: WeightsEntry | None, state_dict: StateDict
 ) -> tuple[WeightsEntry, bool]:
     """Registry entry of a file, and whether it is the official file; by hash, then name, file name, keys."""
-    by_hash = entry_by_sha256(source_sha256)
+    by_hash = registry.by_sha256(source_sha256)
     if by_hash is not None:
         if named is not None and named.name != by_hash.name:
             raise WeightsError(source, f"this is the official {by_hash.file_name} ({by_hash.name}), not {named.name}")
         return by_hash, True
-    entry = named or lookup(source.name)
+    entry = named or registry.lookup(source.name)
     if looks_like_codeformer(state_dict) and (entry is None or entry.kind is NetworkKind.CODEFORMER):
-        by_shape = _codeformer_entry_by_shape(source, state_dict)
+        by_shape = _codeformer_entry_by_shape(registry, source, state_dict)
         if entry is not None and entry.name != by_shape.name:
             raise WeightsError(source, f"this file holds {by_shape.name} weights (by its shapes), not {entry.name}")
         entry = by_shape
@@ -156,17 +165,17 @@ def _identify(
         raise WeightsError(
             source,
             "cannot tell which weights this is (not an official file, unknown file name); "
-            f"pass --name with one of: {', '.join(known_names())}",
+            f"pass --name with one of: {', '.join(registry.names())}",
         )
     return entry, False
 
 
-def _codeformer_entry_by_shape(source: Path, state_dict: StateDict) -> WeightsEntry:
+def _codeformer_entry_by_shape(registry: Registry, source: Path, state_dict: StateDict) -> WeightsEntry:
     """Restoration, colorization or inpainting: the family's member these tensors' shapes are."""
     from ..networks.codeformer.load import describe_codeformer
     from ..networks.codeformer.variants import task_of
 
-    return entry_for_task(task_of(describe_codeformer(state_dict, source)).value)
+    return registry.for_task(task_of(describe_codeformer(state_dict, source)).value)
 
 
 def _untied(state_dict: StateDict) -> StateDict:

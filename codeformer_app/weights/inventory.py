@@ -8,8 +8,9 @@ from pathlib import Path
 from ..errors import WeightsError
 from .files import sha256_file
 from .index import InstalledRecord, load_index
+from .originals import original_problem
 from .paths import installed_path
-from .registry import NetworkKind, WeightsEntry, entries, find_entry
+from .registry import NetworkKind, Registry, WeightsEntry
 
 
 @dataclass(frozen=True)
@@ -56,25 +57,29 @@ class VerifyResult:
     message: str
 
 
-def weights_status(folder: Path) -> list[WeightsStatus]:
-    """Every registry entry with whether (and how) it is installed in ``folder``."""
+def weights_status(folder: Path, registry: Registry) -> list[WeightsStatus]:
+    """Every entry of ``registry`` with whether (and how) it is installed in ``folder``."""
     records = load_index(folder)
-    statuses = []
-    for entry in entries():
-        path = installed_path(entry, folder)
-        statuses.append(WeightsStatus(entry, path, path.is_file(), records.get(entry.name)))
-    return statuses
+    return [entry_status(entry, folder, records) for entry in registry]
 
 
-def verify_installed(folder: Path, name: str | None = None, deep: bool = False) -> list[VerifyResult]:
+def entry_status(entry: WeightsEntry, folder: Path, records: dict[str, InstalledRecord]) -> WeightsStatus:
+    """One entry's state in ``folder``, given the folder's index records."""
+    path = installed_path(entry, folder)
+    return WeightsStatus(entry, path, path.is_file(), records.get(entry.name))
+
+
+def verify_installed(
+    folder: Path, registry: Registry, name: str | None = None, deep: bool = False
+) -> list[VerifyResult]:
     """Check installed files against the index; with ``name``, that entry even if it is not installed.
 
     The hash proves a file is byte for byte the one that was checked when it was installed. ``deep`` also
     reads every file and builds the CodeFormer network again (this imports PyTorch and takes seconds).
     """
-    wanted = find_entry(name) if name else None
+    wanted = registry.find(name) if name else None
     results = []
-    for status in weights_status(folder):
+    for status in weights_status(folder, registry):
         if wanted is not None and status.entry is not wanted:
             continue
         if wanted is None and not status.installed and status.record is None:
@@ -91,6 +96,9 @@ def _verify_one(status: WeightsStatus, deep: bool) -> VerifyResult:
 
     if not status.installed:
         return result(False, "not installed" if record is None else "recorded as installed but the file is gone")
+    if entry.keep_original:
+        problem = original_problem(entry, path)
+        return result(problem is None, "official" if problem is None else f"not the official file ({problem})")
     if record is None:
         return result(False, "not recorded in the index, so its hash cannot be checked; import it again")
     try:
@@ -126,8 +134,8 @@ def _structure_problem(entry: WeightsEntry, path: Path) -> str | None:
 
 def intact_official_record(entry: WeightsEntry, folder: Path) -> InstalledRecord | None:
     """The record of ``entry`` when its official file is installed and unchanged (a download would be wasted)."""
-    status = next((s for s in weights_status(folder) if s.entry.name == entry.name), None)
-    if status is None or not status.installed or status.record is None or not status.record.official:
+    status = entry_status(entry, folder, load_index(folder))
+    if not status.installed or status.record is None or not status.record.official:
         return None
     return status.record if sha256_file(status.path) == status.record.sha256 else None
 

@@ -40,8 +40,8 @@ def ensure_folder(folder: Path) -> Path:
 
 
 def installed_path(entry: WeightsEntry, folder: Path) -> Path:
-    """Where the converted ``.safetensors`` copy of ``entry`` lives."""
-    return folder / entry.safetensors_name
+    """Where the installed file of ``entry`` lives: its ``.safetensors`` copy, or the file kept as published."""
+    return folder / entry.installed_name
 
 
 def download_path(entry: WeightsEntry, folder: Path) -> Path:

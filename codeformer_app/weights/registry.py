@@ -3,11 +3,16 @@
 The authors publish no hashes; the SHA-256 values below were computed by others from the release files and
 are what a download or an import is checked against. The registry is plain data: nothing is fetched or
 loaded at import time.
+
+The entries travel as a :class:`Registry` object handed to every function that needs them, never as a
+module global: :data:`DEFAULT_REGISTRY` holds the app's own files, the training recipe passes the app's plus
+its two perceptual-loss files, and a test builds one with entries for small generated files.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -28,7 +33,7 @@ class NetworkKind(StrEnum):
     RETINAFACE_MOBILE = "retinaface-mobilenet0.25"
     PARSENET = "parsenet"
     REALESRGAN_X2 = "realesrgan-rrdbnet-x2"
-    #: Training only (``codeformer_train.perceptual_weights``), never in ``REGISTRY``: the LPIPS loss's files.
+    #: Training only (``codeformer_train.perceptual_weights``), never in ``DEFAULT_REGISTRY``: the LPIPS loss's files.
     VGG16_IMAGENET = "vgg16-imagenet"
     LPIPS_VGG_LIN = "lpips-vgg-lin"
 
@@ -64,6 +69,13 @@ class WeightsEntry:
     description: str
     #: False for files the app can run without (it falls back to a simpler method).
     required: bool = False
+    #: True for a file installed as published (no ``.safetensors`` conversion, no index record): it must be
+    #: pinned, and is checked by size and SHA-256 whenever it is looked up (see ``weights/originals.py``).
+    keep_original: bool = False
+
+    def __post_init__(self) -> None:
+        if self.keep_original and (self.sha256 is None or self.size is None):
+            raise ValueError(f"{self.name}: a file kept as published needs its size and SHA-256")
 
     @property
     def pinned(self) -> bool:
@@ -74,6 +86,16 @@ class WeightsEntry:
     def safetensors_name(self) -> str:
         """File name of the converted copy in the weights folder."""
         return self.file_name.rsplit(".", 1)[0] + SAFETENSORS_SUFFIX
+
+    @property
+    def installed_name(self) -> str:
+        """File name of the installed file: the published name when kept as it is, else the converted copy."""
+        return self.file_name if self.keep_original else self.safetensors_name
+
+    def aliases(self) -> set[str]:
+        """Every name the entry answers to (lower case): short name, file name, file stem, safetensors name."""
+        names = {self.name, self.file_name, self.file_name.rsplit(".", 1)[0], self.safetensors_name}
+        return {alias.lower() for alias in names}
 
     def url(self, url_base: str | None = None) -> str:
         """Download address: ``url_base`` if given, else the environment override, else the official base."""
@@ -205,55 +227,80 @@ CODEFORMER_INPAINTING = WeightsEntry(
 #: The CodeFormer weights of each task (``model.variants.FaceTask`` values).
 TASK_WEIGHTS = {"restore": "codeformer", "colorize": "codeformer-colorization", "inpaint": "codeformer-inpainting"}
 
-#: Every known file, in the order they are listed to the user. Look entries up through the functions below
-#: (they read this tuple at call time, so tests can swap in entries for small generated files).
-REGISTRY: tuple[WeightsEntry, ...] = (
-    CODEFORMER,
-    RETINAFACE,
-    RETINAFACE_MOBILE,
-    PARSENET,
-    REALESRGAN_X2,
-    CODEFORMER_COLORIZATION,
-    CODEFORMER_INPAINTING,
+
+@dataclass(frozen=True)
+class Registry:
+    """A fixed set of weights entries, in the order they are listed to the user, with the lookups on them.
+
+    Immutable: :meth:`with_entries` returns a new registry, so no caller can change what another one sees.
+    """
+
+    entries: tuple[WeightsEntry, ...]
+
+    def __post_init__(self) -> None:
+        names = [entry.name for entry in self.entries]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"weights names must be unique; repeated: {', '.join(duplicates)}")
+
+    def __iter__(self) -> Iterator[WeightsEntry]:
+        return iter(self.entries)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def names(self) -> list[str]:
+        """The short names accepted on the command line."""
+        return [entry.name for entry in self.entries]
+
+    def lookup(self, name: str) -> WeightsEntry | None:
+        """The entry called ``name``: its short name, file name, file stem or safetensors name (any case)."""
+        wanted = name.strip().lower()
+        return next((entry for entry in self.entries if wanted in entry.aliases()), None)
+
+    def find(self, name: str) -> WeightsEntry:
+        """Like :meth:`lookup`, but an unknown name is a ``WeightsError`` that lists the known ones."""
+        entry = self.lookup(name)
+        if entry is None:
+            raise WeightsError(None, f"unknown weights name {name!r}; known names: {', '.join(self.names())}")
+        return entry
+
+    def by_sha256(self, sha256: str) -> WeightsEntry | None:
+        """The entry whose official file has this SHA-256, if any."""
+        wanted = sha256.lower()
+        return next((entry for entry in self.entries if entry.sha256 is not None and entry.sha256 == wanted), None)
+
+    def for_task(self, task: str | None) -> WeightsEntry:
+        """The CodeFormer weights that do ``task`` (restore, colorize, inpaint; None: restore)."""
+        return self.find(TASK_WEIGHTS[task or "restore"])
+
+    def of_kind(self, kind: NetworkKind) -> tuple[WeightsEntry, ...]:
+        """The entries for one network, in registry order."""
+        return tuple(entry for entry in self.entries if entry.kind is kind)
+
+    def only_of_kind(self, kind: NetworkKind) -> WeightsEntry:
+        """The one entry for ``kind``; ``WeightsError`` when there is none or more than one."""
+        found = self.of_kind(kind)
+        if len(found) != 1:
+            raise WeightsError(None, f"expected one {kind} weights entry, the registry has {len(found)}")
+        return found[0]
+
+    def with_entries(self, *entries: WeightsEntry) -> Registry:
+        """A new registry: each of ``entries`` replaces the entry of the same name, or is added at the end."""
+        given = {entry.name: entry for entry in entries}
+        kept = [given.pop(entry.name, entry) for entry in self.entries]
+        return Registry((*kept, *given.values()))
+
+
+#: The app's own files: what restoring photos needs, nothing else (the model manager lists exactly these).
+DEFAULT_REGISTRY = Registry(
+    (
+        CODEFORMER,
+        RETINAFACE,
+        RETINAFACE_MOBILE,
+        PARSENET,
+        REALESRGAN_X2,
+        CODEFORMER_COLORIZATION,
+        CODEFORMER_INPAINTING,
+    )
 )
-
-
-def entries() -> tuple[WeightsEntry, ...]:
-    """All registry entries."""
-    return REGISTRY
-
-
-def known_names() -> list[str]:
-    """The short names accepted on the command line."""
-    return [entry.name for entry in REGISTRY]
-
-
-def lookup(name: str) -> WeightsEntry | None:
-    """The entry called ``name``: its short name, file name, file stem or safetensors name (any case)."""
-    wanted = name.strip().lower()
-    for entry in REGISTRY:
-        aliases = {entry.name, entry.file_name, entry.file_name.rsplit(".", 1)[0], entry.safetensors_name}
-        if wanted in {alias.lower() for alias in aliases}:
-            return entry
-    return None
-
-
-def find_entry(name: str) -> WeightsEntry:
-    """Like :func:`lookup`, but an unknown name is a ``WeightsError`` that lists the known ones."""
-    entry = lookup(name)
-    if entry is None:
-        raise WeightsError(None, f"unknown weights name {name!r}; known names: {', '.join(known_names())}")
-    return entry
-
-
-def entry_by_sha256(sha256: str) -> WeightsEntry | None:
-    """The entry whose official file has this SHA-256, if any."""
-    for entry in REGISTRY:
-        if entry.sha256 is not None and entry.sha256 == sha256.lower():
-            return entry
-    return None
-
-
-def entry_for_task(task: str | None) -> WeightsEntry:
-    """The CodeFormer weights that do ``task`` (restore, colorize, inpaint; None: restore)."""
-    return find_entry(TASK_WEIGHTS[task or "restore"])
