@@ -367,3 +367,34 @@ def test_importing_a_variant_picks_its_entry_by_shape(folder, tmp_path):
     restore = save_tiny_pth(tmp_path / "restore.pth")
     with pytest.raises(WeightsError, match=r"holds codeformer weights .* not codeformer-inpainting"):
         import_weights(restore, folder, registry=DEFAULT_REGISTRY, name="codeformer-inpainting")
+
+
+def test_a_resaved_file_that_builds_its_network_installs_without_force(folder, tmp_path):
+    """Not the official bytes, but a strict fit: accepted and recorded as custom; the detector then loads it."""
+    from codeformer_app.detection.retinaface import MOBILENET, RetinaFaceDetector
+    from codeformer_app.networks.retinaface.load import DATA_PARALLEL_PREFIX, build_network
+    from codeformer_app.weights.registry import RETINAFACE, RETINAFACE_MOBILE
+
+    torch.manual_seed(3)
+    tensors = {DATA_PARALLEL_PREFIX + k: v for k, v in build_network(MOBILENET.network_name).state_dict().items()}
+    source = tmp_path / "retinaface-mobile-converted.pth"
+    torch.save(tensors, source)
+
+    with pytest.raises(WeightsError, match=r"does not fit: does not match the RetinaFace ResNet-50 network.*--force"):
+        import_weights(source, folder, registry=DEFAULT_REGISTRY, name=RETINAFACE.name)
+    assert folder_contents(folder) == []
+
+    record = import_weights(source, folder, registry=DEFAULT_REGISTRY, name=RETINAFACE_MOBILE.name)
+    assert (record.name, record.official) == (RETINAFACE_MOBILE.name, False)
+    detector = RetinaFaceDetector.from_installed(weights_folder=folder, variant=MOBILENET)
+    loaded = detector._network.state_dict()
+    assert all(torch.equal(loaded[k.removeprefix(DATA_PARALLEL_PREFIX)], v) for k, v in tensors.items())
+
+
+def test_a_file_of_another_network_says_what_does_not_fit(folder, tmp_path):
+    source = save_tiny_pth(tmp_path / PARSENET.file_name)  # a CodeFormer under ParseNet's file name
+    with pytest.raises(WeightsError, match=r"holds CodeFormer weights \(by its keys\), not parsenet"):
+        import_weights(source, folder, registry=DEFAULT_REGISTRY, name="parsenet")
+    torch.save({"params": {"encoder.0.conv2d.weight": torch.zeros(8, 3, 3, 3)}}, source)
+    with pytest.raises(WeightsError, match=r"does not fit: does not match the ParseNet network: \d+ missing keys"):
+        import_weights(source, folder, registry=DEFAULT_REGISTRY)

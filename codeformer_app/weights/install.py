@@ -8,8 +8,9 @@ Which files are accepted:
 - a file whose SHA-256 is an official one: always (after a structural check for CodeFormer);
 - CodeFormer with another hash (fine-tuned, re-saved): accepted when it builds the network, recorded as
   custom, because the network check proves it fits;
-- the other networks with another hash: refused unless ``force``, because nothing here can check that
-  they fit the detector, parser or upscaler, and a wrong file would only fail later, far from its cause.
+- the other networks with another hash (a re-saved or converted file): accepted when it builds its network
+  strictly (``fits.py``), recorded as custom; otherwise refused with what does not fit, unless ``force``,
+  because a wrong file would only fail later, far from its cause.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 from ..errors import WeightsError
 from .download import CancelCheck, ProgressCallback, download
 from .files import read_sha256, sha256_file, write_atomically
+from .fits import can_check, misfit, other_network
 from .index import InstalledRecord, load_index, put_record
 from .paths import ensure_folder, installed_path
 from .registry import NetworkKind, Registry, WeightsEntry
@@ -68,12 +70,7 @@ def import_weights(
     if downloaded and not entry.pinned:
         official = True  # from the official address; its hash is recorded now and checked from then on
     if not official and entry.kind is not NetworkKind.CODEFORMER and not force:
-        raise WeightsError(
-            source,
-            f"this is not the official {entry.file_name} "
-            f"(SHA-256 expected {entry.sha256}, got {source_sha256}); "
-            "the app cannot check that another file fits this network, pass --force to install it anyway",
-        )
+        _check_fits(entry, state_dict, source, source_sha256)
     ensure_folder(folder)
     target = installed_path(entry, folder)
     if target.exists() and source.resolve() == target.resolve():
@@ -146,6 +143,18 @@ def looks_like_codeformer(state_dict: StateDict) -> bool:
     return all(key in state_dict for key in SIGNATURE_KEYS)
 
 
+def _check_fits(entry: WeightsEntry, state_dict: StateDict, source: Path, source_sha256: str) -> None:
+    """A file that is not the official one is installed only if it builds the entry's network strictly."""
+    not_official = f"this is not the official {entry.file_name} (SHA-256 expected {entry.sha256}, got {source_sha256})"
+    if not can_check(entry.kind):
+        raise WeightsError(
+            source, f"{not_official}; the app cannot check that another file fits, pass --force to install it anyway"
+        )
+    problem = misfit(entry.kind, state_dict, source)
+    if problem is not None:
+        raise WeightsError(source, f"{not_official}, and it does not fit: {problem}. Pass --force to install it anyway")
+
+
 def _identify(
     registry: Registry, source: Path, source_sha256: str, named: WeightsEntry | None, state_dict: StateDict
 ) -> tuple[WeightsEntry, bool]:
@@ -161,6 +170,8 @@ def _identify(
         if entry is not None and entry.name != by_shape.name:
             raise WeightsError(source, f"this file holds {by_shape.name} weights (by its shapes), not {entry.name}")
         entry = by_shape
+    if entry is not None and (found := other_network(entry.kind, state_dict)) is not None:
+        raise WeightsError(source, f"this file holds {found} weights (by its keys), not {entry.name}")
     if entry is None:
         raise WeightsError(
             source,
