@@ -2,7 +2,7 @@
 
 Usage (from the repository root)::
 
-    .venv/bin/python -m bench.bench_engine [--rounds 5] [--threads 2] [--json OUT.json] [--ablation]
+    .venv/bin/python -m bench.bench_engine [--rounds 5] [--threads 2] [--json OUT.json] [--ablation] [--passive-omp]
     .venv/bin/python -m bench.bench_engine --device cuda   # GPU: ours fp32/fp16 vs reference fp32
 
 Why it is built this way (see docs/benchmarks.md):
@@ -82,9 +82,14 @@ def _ours(path: str, precision: str, autocast: str = "none") -> tuple[str, ...]:
 
 _ALLOCATOR_TUNED: dict[str, str | None] = {KEEP_ALLOCATOR_ENV: None}  # never inherit the switch by accident
 _ALLOCATOR_UNTOUCHED: dict[str, str | None] = {KEEP_ALLOCATOR_ENV: "1"}
+#: libgomp reads its wait policy once, when PyTorch is imported, so only the process's environment (or an entry
+#: point that sets it before importing torch) can change it. PASSIVE: OpenMP threads sleep at once after a
+#: parallel region instead of spinning, which leaves the cores to NNPACK's own thread pool. ``--passive-omp``
+#: times ours with it as well, to show what setting it at the app's entry points would give.
+_OMP_PASSIVE: dict[str, str | None] = {**_ALLOCATOR_TUNED, "OMP_WAIT_POLICY": "PASSIVE"}
 
 
-def measurements(device: str, ablation: bool) -> list[Measurement]:
+def measurements(device: str, ablation: bool, passive_omp: bool = False) -> list[Measurement]:
     """What one run times, in the order the parent asks the workers (reference first)."""
     reference = Measurement(REFERENCE, "reference, plain process", ("--impl", "reference"), _ALLOCATOR_TUNED)
     if device == "cuda":
@@ -101,6 +106,15 @@ def measurements(device: str, ablation: bool) -> list[Measurement]:
         Measurement("ours_slider", "ours, slider: decode only (fast)", _ours("slider", "fast"), _ALLOCATOR_TUNED),
         Measurement("ours_exact", "ours, full restore (exact)", _ours("full", "exact"), _ALLOCATOR_TUNED),
     ]
+    if passive_omp:
+        chosen += [
+            Measurement(
+                "ours_full_passive", "ours, full (fast), OMP waits passive", _ours("full", "fast"), _OMP_PASSIVE
+            ),
+            Measurement(
+                "ours_slider_passive", "ours, slider (fast), OMP waits passive", _ours("slider", "fast"), _OMP_PASSIVE
+            ),
+        ]
     if ablation:
         chosen += [
             Measurement(
@@ -287,7 +301,7 @@ def evaluate_goals(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    chosen = measurements(args.device, args.ablation)
+    chosen = measurements(args.device, args.ablation, args.passive_omp)
     result: dict[str, Any] = {
         "benchmark": "codeformer-engine",
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -307,6 +321,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                 "input": INPUT_SEED,
             },
             "ablation": args.ablation,
+            "passive_omp": args.passive_omp,
             "command": " ".join([Path(sys.executable).name, "-m", "bench.bench_engine", *sys.argv[1:]]),
         },
         "notes": [],
@@ -375,6 +390,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
     parser.add_argument(
         "--ablation", action="store_true", help="also time ours with the C allocator untouched (fast and exact)"
+    )
+    parser.add_argument(
+        "--passive-omp", action="store_true", help="also time ours with OMP_WAIT_POLICY=PASSIVE (full and slider)"
     )
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S, help="seconds per worker answer")
     parser.add_argument("--json", type=Path, metavar="OUT.json", help="write all numbers to this file")

@@ -25,12 +25,18 @@ class Conv3x3(nn.Conv2d):
     """A 3x3 convolution that runs as a Winograd convolution when :mod:`.runtime` says it pays off."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if runtime.use_winograd(self, x):
+        if runtime.use_winograd(self, x.shape, x.dtype):
             return runtime.winograd_conv3x3(x, self.weight, self.bias)
         return super().forward(x)
 
+    def run(self, source: runtime.ConvInput) -> torch.Tensor:
+        """Convolve a computed input (fast path): strips are filled straight from ``source``."""
+        if runtime.use_winograd(self, source.shape, source.x.dtype):
+            return runtime.winograd_conv3x3(source, self.weight, self.bias)
+        return super().forward(source.whole())
 
-def conv3x3(in_channels: int, out_channels: int, stride: int = 1, padding: int = 1) -> nn.Conv2d:
+
+def conv3x3(in_channels: int, out_channels: int, stride: int = 1, padding: int = 1) -> Conv3x3:
     return Conv3x3(in_channels, out_channels, kernel_size=3, stride=stride, padding=padding)
 
 
@@ -55,6 +61,10 @@ class ResBlock(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Rebinding ``h`` at each step frees the previous activation at once; in-place activations save one
         # more full-size buffer per step when no gradients are needed.
+        if runtime.fast_kernels():
+            h = self.conv1.run(runtime.SiluInput(self.norm1(x)))
+            h = self.conv2.run(runtime.SiluInput(self.norm2(h)))
+            return h.add_(self.conv_out(x) if self.in_channels != self.out_channels else x)
         in_place = not torch.is_grad_enabled()
         h = F.silu(self.norm1(x), inplace=in_place)
         h = self.conv1(h)
@@ -106,4 +116,6 @@ class Upsample(nn.Module):
         self.conv = conv3x3(channels, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if runtime.fast_kernels():
+            return self.conv.run(runtime.UpsampledInput(x))
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))

@@ -5,8 +5,13 @@ Three measured facts drive this module (see docs/benchmarks.md):
 * glibc returns large freed blocks to the kernel and maps them again on the next forward pass: about two
   million page faults per face. Keeping freed memory inside the process roughly halves the run time.
 * Most of the time is 3x3 convolutions at 32x32 and above. PyTorch ships NNPACK, whose Winograd convolutions
-  need about half the multiplications; the output stays within ~1e-4 of the exact convolution.
-* Everything else (attention, norms) is small.
+  need about half the multiplications; the output stays within ~1e-4 of the exact convolution. Below 16
+  input or output channels (the first and last layers) the direct convolution is cheaper.
+* Everything else (attention, norms) is small, but the decoder's largest maps (128 x 512 x 512 floats, 128 MB)
+  are read and written several times around each convolution. Under ``Precision.FAST`` the layers therefore
+  hand a 3x3 convolution a :class:`ConvInput` that writes each strip straight from its source (the silu of a
+  norm's output, a 2x nearest upsampling) instead of materialising the map first, and the CFT fusion blocks
+  rearrange their arithmetic (see ``fusion.CFTBlock``). ``Precision.EXACT`` runs none of this.
 """
 
 from __future__ import annotations
@@ -49,7 +54,12 @@ _M_MMAP_MAX = -4
 #: Freed memory the process keeps before giving it back to the system.
 _TRIM_THRESHOLD_BYTES = 1 << 30
 
+#: Below this many input or output channels a Winograd convolution costs more than the direct one: transforming
+#: a 64-channel 512x512 map for 3 output channels (the last layer) takes 4-5x as long as convolving it directly.
+WINOGRAD_MIN_CHANNELS = 16
+
 _winograd_enabled: ContextVar[bool] = ContextVar("codeformer_winograd", default=False)
+_fast_enabled: ContextVar[bool] = ContextVar("codeformer_fast", default=False)
 
 
 @functools.cache
@@ -88,39 +98,122 @@ def inference(precision: Precision, device: torch.device) -> Iterator[None]:
     on_cpu = device.type == "cpu"
     if on_cpu:
         keep_freed_memory()
-    token = _winograd_enabled.set(precision is Precision.FAST and on_cpu and nnpack_ready())
+    fast = precision is Precision.FAST and on_cpu
+    token = _winograd_enabled.set(fast and nnpack_ready())
+    fast_token = _fast_enabled.set(fast)
     try:
         yield
     finally:
+        _fast_enabled.reset(fast_token)
         _winograd_enabled.reset(token)
 
 
-def winograd_conv3x3(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """3x3, stride 1, padding 1 convolution through NNPACK, in strips of rows to bound its workspace."""
-    b, c, h, w = x.shape
-    rows = max(WINOGRAD_STRIP_BYTES // (b * c * w * x.element_size()), 1)
+def fast_kernels() -> bool:
+    """Whether the fast path's rearranged inference kernels apply right now (FAST on a CPU, no autograd)."""
+    return _fast_enabled.get() and not torch.is_grad_enabled()
+
+
+class ConvInput:
+    """The input of a 3x3 convolution, produced whole or a band of rows at a time (for strips)."""
+
+    def __init__(self, x: torch.Tensor) -> None:
+        self.x = x
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        b, c, h, w = self.x.shape
+        return b, c, h, w
+
+    def whole(self) -> torch.Tensor:
+        return self.x
+
+    def rows_into(self, dst: torch.Tensor, top: int, bottom: int) -> None:
+        """Write rows ``top:bottom`` of the input into ``dst`` (B, C, bottom - top, W)."""
+        dst.copy_(self.x[:, :, top:bottom])
+
+
+class SiluInput(ConvInput):
+    """``silu(x)``, computed straight into each strip: the activation and the strip copy are one pass."""
+
+    def whole(self) -> torch.Tensor:
+        return F.silu(self.x, inplace=True)
+
+    def rows_into(self, dst: torch.Tensor, top: int, bottom: int) -> None:
+        torch._C._nn.silu(self.x[:, :, top:bottom], out=dst)
+
+
+class UpsampledInput(ConvInput):
+    """``x`` upsampled 2x (nearest), made a strip at a time: the full-size map never exists."""
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        b, c, h, w = self.x.shape
+        return b, c, 2 * h, 2 * w
+
+    def whole(self) -> torch.Tensor:
+        return F.interpolate(self.x, scale_factor=2.0, mode="nearest")
+
+    def rows_into(self, dst: torch.Tensor, top: int, bottom: int) -> None:
+        first = top // 2
+        up = F.interpolate(self.x[:, :, first : (bottom + 1) // 2], scale_factor=2.0, mode="nearest")
+        dst.copy_(up[:, :, top - 2 * first : bottom - 2 * first])
+
+
+def winograd_conv3x3(source: torch.Tensor | ConvInput, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """3x3, stride 1, padding 1 convolution through NNPACK, in strips of rows to bound its workspace.
+
+    Strips are filled in place in one reused buffer (only its zero border rows are cleared), straight from
+    ``source``: no padded copy of the map and, for computed inputs, no full-size intermediate.
+    """
+    src = source if isinstance(source, ConvInput) else ConvInput(source)
+    b, c, h, w = src.shape
+    rows = max(WINOGRAD_STRIP_BYTES // (b * c * w * weight.element_size()), 1)
     if rows >= h:
-        return torch._nnpack_spatial_convolution(x.contiguous(), weight, bias, [1, 1])
-    out = x.new_empty((b, weight.shape[0], h, w))
+        return torch._nnpack_spatial_convolution(src.whole().contiguous(), weight, bias, [1, 1])
+    out = weight.new_empty((b, weight.shape[0], h, w))
+    buffer = weight.new_empty(b * c * (rows + 2) * w)
     for top in range(0, h, rows):
         bottom = min(top + rows, h)
         # one row of context above and below, zeros at the image border (the convolution's own padding)
-        strip = x[:, :, max(top - 1, 0) : min(bottom + 1, h)]
-        strip = F.pad(strip, (0, 0, int(top == 0), int(bottom == h)))
-        out[:, :, top:bottom] = torch._nnpack_spatial_convolution(strip.contiguous(), weight, bias, [0, 1])
+        first, last = max(top - 1, 0), min(bottom + 1, h)
+        pad_top, pad_bottom = int(top == 0), int(bottom == h)
+        height = last - first + pad_top + pad_bottom
+        strip = buffer[: b * c * height * w].view(b, c, height, w)
+        if pad_top:
+            strip[:, :, 0].zero_()
+        if pad_bottom:
+            strip[:, :, -1].zero_()
+        src.rows_into(strip[:, :, pad_top : height - pad_bottom], first, last)
+        out[:, :, top:bottom] = torch._nnpack_spatial_convolution(strip, weight, bias, [0, 1])
     return out
 
 
-def use_winograd(conv: nn.Conv2d, x: torch.Tensor) -> bool:
-    """Whether this 3x3 convolution should run as a Winograd convolution right now."""
+def winograd_pays_off(x_shape: torch.Size | tuple[int, ...], weight: torch.Tensor, dtype: torch.dtype) -> bool:
+    """Whether a 3x3, stride-1, padding-1 convolution of this input shape should run as a Winograd one now."""
     return (
         _winograd_enabled.get()
-        and x.dtype == torch.float32
-        and x.shape[-1] >= WINOGRAD_MIN_SIDE
-        and x.shape[-2] >= WINOGRAD_MIN_SIDE
-        and conv.stride == (1, 1)
+        and dtype == torch.float32
+        and x_shape[-1] >= WINOGRAD_MIN_SIDE
+        and x_shape[-2] >= WINOGRAD_MIN_SIDE
+        and min(weight.shape[0], weight.shape[1]) >= WINOGRAD_MIN_CHANNELS
+        and not torch.is_grad_enabled()
+    )
+
+
+def use_winograd(conv: nn.Conv2d, x_shape: torch.Size | tuple[int, ...], dtype: torch.dtype) -> bool:
+    """Whether this 3x3 convolution of an input of this shape should run as a Winograd convolution right now."""
+    return (
+        conv.stride == (1, 1)
         and conv.padding == (1, 1)
         and conv.dilation == (1, 1)
         and conv.groups == 1
-        and not torch.is_grad_enabled()
+        and winograd_pays_off(x_shape, conv.weight, dtype)
     )
+
+
+def conv3x3(source: torch.Tensor | ConvInput, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """3x3, stride 1, padding 1 convolution of a plain or computed input, Winograd where it pays off."""
+    src = source if isinstance(source, ConvInput) else ConvInput(source)
+    if winograd_pays_off(src.shape, weight, src.x.dtype):
+        return winograd_conv3x3(src, weight, bias)
+    return F.conv2d(src.whole(), weight, bias, padding=1)
