@@ -11,10 +11,10 @@ import torch
 import torch.nn.functional as F
 from model_helpers import SMALL_CONFIG, make_model, random_faces
 
-from codeformer_app.model import runtime
-from codeformer_app.model.fusion import CFTBlock
-from codeformer_app.model.layers import ResBlock, Upsample, conv3x3
-from codeformer_app.model.runtime import Precision
+from codeformer_app.networks.codeformer import runtime
+from codeformer_app.networks.codeformer.fusion import CFTBlock
+from codeformer_app.networks.codeformer.layers import ResBlock, Upsample, conv3x3
+from codeformer_app.networks.codeformer.runtime import Precision
 
 #: Winograd convolutions differ from direct ones by a few 1e-5 of the signal's largest value per layer.
 FAST_RELATIVE_TOLERANCE = 1e-4
