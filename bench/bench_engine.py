@@ -23,14 +23,11 @@ import argparse
 import datetime as dt
 import json
 import math
-import os
-import platform
 import signal
 import statistics
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,22 +37,25 @@ import torch
 
 from bench import report
 from bench.client import Worker, WorkerError, WorkerSpec, worker_pool
+from bench.engine_fixtures import (
+    FACE_SIZE,
+    INPUT_SEED,
+    MODEL_SEED,
+    PERTURB_SCALE,
+    PERTURB_SEED,
+    machine_info,
+    write_fixtures,
+)
 from codeformer_app.networks.codeformer.runtime import (
     KEEP_ALLOCATOR_ENV,
 )  # importing it changes nothing in this process
 
-FACE_SIZE = 512
 DEFAULT_ROUNDS = 5
 DEFAULT_THREADS = 2
 #: Fidelity weight of the timed runs: w > 0 runs the fusion blocks, the expensive case.
 DEFAULT_WEIGHT = 0.7
 #: Seconds any single worker answer (model load included) may take before the worker is killed.
 DEFAULT_TIMEOUT_S = 600.0
-#: Same seeded, perturbed random weights as tests/test_model_parity.py: no parameter stays at its init value.
-MODEL_SEED = 0
-PERTURB_SEED = 1
-PERTURB_SCALE = 0.02
-INPUT_SEED = 21
 REFERENCE = "reference"
 #: Fresh one-face processes per measurement; their peak RSS varies by a few hundred MB from run to run.
 DEFAULT_FRESH_RUNS = 3
@@ -131,52 +131,6 @@ def measurements(device: str, ablation: bool, passive_omp: bool = False) -> list
             ),
         ]
     return chosen
-
-
-def _perturb_(model: torch.nn.Module, seed: int, scale: float) -> None:
-    """Add seeded noise to every parameter so that none stays at its initial value (zeros, ones...)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for param in model.parameters():
-            spread = param.std() if param.numel() > 1 and param.std() > 0 else torch.tensor(1.0)
-            param.add_(scale * spread * torch.randn(param.shape, generator=generator))
-
-
-def write_fixtures(directory: Path) -> tuple[Path, Path]:
-    """Save the shared state dict and input face once, so that every worker loads exactly the same tensors."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the reference's code uses the deprecated torch.jit.script
-        from spandrel_extra_arches.architectures.CodeFormer import CodeFormer as ReferenceCodeFormer
-
-    torch.manual_seed(MODEL_SEED)
-    model = ReferenceCodeFormer()
-    _perturb_(model, PERTURB_SEED, PERTURB_SCALE)
-    weights = directory / "weights.pt"
-    torch.save(model.state_dict(), weights)
-    del model
-    face = torch.rand(1, 3, FACE_SIZE, FACE_SIZE, generator=torch.Generator().manual_seed(INPUT_SEED)) * 2 - 1
-    face_path = directory / "input.pt"
-    torch.save(face, face_path)
-    return weights, face_path
-
-
-def machine_info(device: str) -> dict[str, Any]:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
-            cpu = next((ln.split(":", 1)[1].strip() for ln in cpuinfo if ln.startswith("model name")), cpu)
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return {
-        "cpu": cpu,
-        "logical_cpus": os.cpu_count(),
-        "usable_cpus": usable,
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "nnpack": bool(torch.backends.nnpack.is_available()),
-        "gpu": torch.cuda.get_device_name() if device == "cuda" else None,
-    }
 
 
 def _progress(message: str) -> None:

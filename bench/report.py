@@ -40,8 +40,8 @@ class Goal:
         return compare(value, self.target)
 
 
-FULL_RATIO = Goal("full restore time vs reference", "<=", 0.42, "x", ".2f")
-SLIDER_RATIO = Goal("slider change time vs reference full restore", "<=", 0.30, "x", ".2f")
+FULL_RATIO = Goal("full restore time vs reference", "<=", 0.33, "x", ".2f")
+SLIDER_RATIO = Goal("slider change time vs reference full restore", "<=", 0.20, "x", ".2f")
 MIN_PSNR = Goal("output PSNR vs reference", ">=", 60.0, "dB", ".0f")
 MAX_PEAK = Goal("peak memory, one face, fresh process", "<=", 2.5, "GB", ".2f")
 

@@ -47,15 +47,15 @@ def test_exact_precision_matches_reference(models, batch: int) -> None:
     reference, ours = models
     ours.precision = Precision.EXACT
     faces = random_faces(batch, 512, seed=10 + batch)
-    encoded = ours.encode(faces)
-    for w in WEIGHTS:
-        with torch.inference_mode():
+    with torch.inference_mode():  # as the pipeline calls the model (without it, autograd keeps every activation)
+        encoded = ours.encode(faces)
+        for w in WEIGHTS:
             expected = reference(faces, weight=w)[0].clamp(-1, 1)
-        got = ours.decode(encoded, w)
-        assert got.shape == expected.shape
-        diff = (got - expected).abs().max().item()
-        assert diff <= EXACT_TOLERANCE, f"w={w}, batch={batch}: max abs difference {diff:.2e}"
-        assert torch.equal(ours(faces, w), got), "forward must equal decode(encode(x), w)"
+            got = ours.decode(encoded, w)
+            assert got.shape == expected.shape
+            diff = (got - expected).abs().max().item()
+            assert diff <= EXACT_TOLERANCE, f"w={w}, batch={batch}: max abs difference {diff:.2e}"
+            assert torch.equal(ours(faces, w), got), "forward must equal decode(encode(x), w)"
 
 
 def test_fast_precision_is_visually_identical(models) -> None:
@@ -63,9 +63,9 @@ def test_fast_precision_is_visually_identical(models) -> None:
     reference, ours = models
     ours.precision = Precision.FAST
     faces = random_faces(1, 512, seed=21)
-    with torch.inference_mode():
+    with torch.inference_mode():  # the fast kernels apply only without autograd, as in the pipeline
         expected = reference(faces, weight=0.7)[0].clamp(-1, 1)
-    got = ours(faces, 0.7)
+        got = ours(faces, 0.7)
     mse = (got - expected).pow(2).mean().item()
     psnr = 10 * math.log10(2.0**2 / mse)  # signal range [-1, 1]
     assert psnr >= 60, psnr
