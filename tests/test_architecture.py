@@ -53,3 +53,28 @@ def test_the_engine_spec_imports_nothing_heavy() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_pytorch_threads_wait_passively_unless_the_user_chose_otherwise() -> None:
+    """OpenMP reads its wait policy when PyTorch loads it: the app sets PASSIVE first (docs/benchmarks.md), and
+    the commands start the same way (``codeformer-app`` imports the package before anything else)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import os, codeformer_app.cli.main, torch\n"
+        "from codeformer_app.networks.codeformer import CodeFormer\n"
+        "print(os.environ['OMP_WAIT_POLICY'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert run.stdout.strip() == "PASSIVE", run.stderr
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**env, "OMP_WAIT_POLICY": "ACTIVE"},
+    )
+    assert run.stdout.strip() == "ACTIVE", run.stderr
