@@ -7,6 +7,7 @@ from dataclasses import asdict
 
 import pytest
 import torch
+from model_helpers import TINY_CONFIG
 
 from codeformer_app.compat import import_basicsr
 from codeformer_app.errors import WeightsError
@@ -25,18 +26,7 @@ from codeformer_app.networks.retinaface.load import (
 )
 from codeformer_app.weights.safe_load import read_state_dict
 
-TINY_CODEFORMER = CodeFormerConfig(
-    img_size=32,
-    nf=32,
-    ch_mult=(1, 1, 2),
-    attn_resolutions=(8,),
-    latent_size=64,
-    connect_list=(16, 32),
-    emb_dim=32,
-    dim_embd=32,
-    n_layers=1,
-    codebook_size=16,
-)
+TINY_CODEFORMER = CodeFormerConfig(**TINY_CONFIG)
 SMALL_RRDBNET = RRDBNetConfig(num_feat=16, num_block=2, num_grow_ch=8)
 
 
