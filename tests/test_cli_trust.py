@@ -301,20 +301,24 @@ def test_loading_is_announced(tmp_path: Path, tiny_weights: Path, capsys: pytest
 
 
 #: Photos in the interrupted batch.
-CTRL_C_PHOTOS = 48
+CTRL_C_PHOTOS = 8
 
 
 @pytest.mark.slow
 def test_ctrl_c_stops_with_one_line_and_exit_130(tmp_path: Path, tiny_weights: Path) -> None:
     source = tmp_path / "in"
-    # Enough photos that the batch cannot finish between the first output and the signal, even when this
-    # process is starved by a loaded machine (with 8, a loaded CI run once restored all of them first).
     for index in range(CTRL_C_PHOTOS):
         write(np.roll(astronaut_bgr(), 30 * index, axis=1), source / f"photo_{index}.png")
     out = tmp_path / "out"
     command = [sys.executable, "-m", "codeformer_app.cli.main", "batch", str(source), str(out)]
+    # A shell without job control starts background commands with Ctrl-C ignored, and a child inherits that
+    # (then Python installs no KeyboardInterrupt): the batch gets Ctrl-C as in a terminal, whatever ran pytest.
     run = subprocess.Popen(
-        [*command, "--weights", str(tiny_weights)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        [*command, "--weights", str(tiny_weights)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and not list(out.glob("photo_*.png")) and run.poll() is None:
@@ -329,6 +333,30 @@ def test_ctrl_c_stops_with_one_line_and_exit_130(tmp_path: Path, tiny_weights: P
         last
         == f"stopped; {finished} finished file{'s' if finished != 1 else ''} kept, run the same command again to resume"
     )
+
+
+def test_ctrl_c_right_after_a_file_is_in_place_counts_it_as_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The race the subprocess test can hit: the output renamed into place, Ctrl-C before its result is counted."""
+    from codeformer_app.batch import Job
+    from codeformer_app.cli.run_jobs_cli import run_with_progress
+    from codeformer_app.durable import write_bytes_atomic
+    from codeformer_app.pipeline.outcome import RestoreOutcome
+
+    (tmp_path / "out").mkdir()
+    jobs = [Job(tmp_path / f"in_{i}.png", tmp_path / "out" / f"in_{i}.png") for i in range(3)]
+
+    def process(source: Path, target: Path) -> RestoreOutcome:
+        write_bytes_atomic(target, b"restored")
+        if target.name == "in_1.png":
+            raise KeyboardInterrupt  # after the rename, before the result is recorded
+        return RestoreOutcome(faces=[])
+
+    assert run_with_progress(jobs, lambda _progress: process, report=None, resumable=True) == 130
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["in_0.png", "in_1.png"]
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == "stopped; 2 finished files kept, run the same command again to resume"
 
 
 # --- 13: the report ---------------------------------------------------------------------------------------------

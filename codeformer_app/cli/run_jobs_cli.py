@@ -4,6 +4,7 @@ per face, each failure on stderr, a one-line summary, and Ctrl-C that stops clea
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,8 @@ from ..batch.run import ProcessFn
 from ..errors import CodeFormerAppError
 from .common import EXIT_FAILED_ITEMS, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, print_error
 
+#: Seconds of file-system timestamp coarseness allowed when telling a file this run wrote (FAT keeps 2 s steps).
+MTIME_SLACK_S = 2.0
 #: Called with (faces done, faces in the photo) while a photo is restored.
 FaceProgress = Callable[[int, int], None]
 #: Builds the per-file work (loading the networks); given the per-face progress callback to report to.
@@ -41,6 +44,7 @@ def run_with_progress(
     """
     results: list[ItemResult] = []
     bar: tqdm | None = None
+    started = time.time()
     try:
         pending = [job for job in jobs if not job.done]
         if pending:
@@ -66,12 +70,25 @@ def run_with_progress(
         if bar is not None:
             bar.close()
         finished = sum(r.status in (Status.OK, Status.NO_FACE) for r in results)
+        finished += _placed_before_the_stop(jobs, len(results), started)
         again = ", run the same command again to resume" if resumable else ""
         say(f"stopped; {finished} finished file{'s' if finished != 1 else ''} kept{again}")
         return EXIT_INTERRUPTED
     bar.close()
     say(summary_line(results))
     return EXIT_FAILED_ITEMS if any(r.status is Status.FAILED for r in results) else EXIT_OK
+
+
+def _placed_before_the_stop(jobs: Sequence[Job], reported: int, started: float) -> int:
+    """1 when Ctrl-C came after the file being written was already in place (renamed into its name, its journal
+    line written before) but before its result was counted: it is finished and kept, so it counts."""
+    if reported >= len(jobs) or jobs[reported].done:
+        return 0
+    try:
+        written = jobs[reported].target.stat().st_mtime
+    except OSError:
+        return 0
+    return int(written >= started - MTIME_SLACK_S)
 
 
 def _never(source: Path, target: Path):
