@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from gui_helpers import tiny_engine, write_image
+from gui_helpers import shown_window, tiny_engine, write_image
 from photo_samples import astronaut_bgr, coffee_bgr
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
@@ -28,14 +29,8 @@ WAIT_MS = 60_000
 
 
 @pytest.fixture
-def window(qtbot) -> MainWindow:
-    win = MainWindow(AppSettings())
-    qtbot.addWidget(win)
-    win.show()
-    win.host.set_engine(tiny_engine())
-    yield win
-    win.close()
-    WorkerBase.await_workers(WAIT_MS)
+def window(qtbot) -> Iterator[MainWindow]:
+    yield from shown_window(qtbot, WAIT_MS)
 
 
 @pytest.fixture

@@ -3,17 +3,17 @@ astronaut's face, Fill with a tiny inpainting network, the change only near the 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from gui_helpers import tiny_engine, write_image
+from gui_helpers import shown_window, write_image
 from model_helpers import SMALL_CONFIG, make_model
 from photo_samples import astronaut_bgr
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QMessageBox
-from superqt.utils import WorkerBase
 
 from codeformer_app.gui.main_window import MainWindow
 from codeformer_app.gui.scratch_repair import NO_INPAINTING_WEIGHTS
@@ -33,14 +33,8 @@ NEAR_STROKE_CROP_PX = 4
 
 
 @pytest.fixture
-def window(qtbot) -> MainWindow:
-    win = MainWindow(AppSettings())
-    qtbot.addWidget(win)
-    win.show()
-    win.host.set_engine(tiny_engine())
-    yield win
-    win.close()
-    WorkerBase.await_workers(WAIT_MS)
+def window(qtbot) -> Iterator[MainWindow]:
+    yield from shown_window(qtbot, WAIT_MS)
 
 
 def settle(qtbot, win: MainWindow) -> None:

@@ -6,21 +6,20 @@ the tiny CodeFormer with the real MTCNN detector, as in the other window tests.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
-from gui_helpers import tiny_engine, write_image
+from gui_helpers import shown_window, tiny_engine, write_image
 from photo_samples import astronaut_bgr
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox
-from superqt.utils import WorkerBase
 from test_video_probe import decode_all, make_clip
 
 from codeformer_app.gui.main_window import OPEN_FILTER, MainWindow
 from codeformer_app.gui.save_formats import suggested_save
-from codeformer_app.gui.settings import AppSettings
 from codeformer_app.gui.video_export import suggested_video_output
 from codeformer_app.gui.video_panel import clock
 from codeformer_app.video.encoding import to_upright
@@ -35,14 +34,8 @@ SHORT_SEGMENTS = VideoOptions(segment_seconds=0.4)
 
 
 @pytest.fixture
-def window(qtbot) -> MainWindow:
-    win = MainWindow(AppSettings())
-    qtbot.addWidget(win)
-    win.show()
-    win.host.set_engine(tiny_engine())
-    yield win
-    win.close()
-    WorkerBase.await_workers(WAIT_MS)
+def window(qtbot) -> Iterator[MainWindow]:
+    yield from shown_window(qtbot, WAIT_MS)
 
 
 @pytest.fixture
