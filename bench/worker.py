@@ -120,7 +120,8 @@ def _build_ours(args: argparse.Namespace, device: torch.device) -> Runner:
     def encode_once() -> None:
         if not cache:
             with autocast():
-                cache.append(model.encode(x))
+                # as the window's encodings do (``EncodingCache`` with ``rerender``)
+                cache.append(model.encode(x, keep_fusion_terms=True))
 
     def slider(w: float) -> torch.Tensor:
         with autocast():

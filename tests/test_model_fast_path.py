@@ -125,3 +125,71 @@ def test_exact_precision_is_the_plain_pytorch_computation() -> None:
         head = fuse(first, encoded.decoder_head)
         plain = model.generator.run(head, start=start, fuse=fuse).clamp(-1.0, 1.0)
     assert torch.equal(got, plain)
+
+
+@pytest.mark.parametrize(("batch", "height", "width"), [(1, 9, 7), (2, 12, 12)])
+def test_subpixel_weights_compute_the_upsampled_convolution_at_low_resolution(batch, height, width) -> None:
+    """Direct convolutions on both sides: the rewritten weights alone are checked, to float32 rounding."""
+    weight = _randn(6, 5, 3, 3, seed=30)
+    bias = _randn(6, seed=31)
+    x = _randn(batch, 5, height, width, seed=32)
+    upsampled = F.conv2d(F.interpolate(x, scale_factor=2.0, mode="nearest"), weight, bias, padding=1)
+    low_weight, low_bias = runtime.subpixel_weights(weight, bias)
+    assert low_weight.shape == (24, 5, 3, 3)
+    low = F.pixel_shuffle(F.conv2d(x, low_weight, low_bias, padding=1), 2)
+    assert (low - upsampled).abs().max() < 1e-5
+
+
+def test_chunked_pixel_shuffle_is_bit_for_bit_pytorchs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(runtime, "SHUFFLE_CHUNK_BYTES", 3 * 4 * 5 * 7 * 4)  # three channels per chunk
+    y = _randn(2, 4 * 8, 5, 7, seed=33)
+    assert torch.equal(runtime.pixel_shuffle_2x(y), F.pixel_shuffle(y, 2))
+
+
+def test_upsample_at_low_resolution_matches_plain_and_follows_loaded_weights(monkeypatch) -> None:
+    assert runtime.nnpack_ready()
+    monkeypatch.setattr(runtime, "SUBPIXEL_MIN_SIDE", 32)
+    upsample = _perturbed(Upsample(16), 34)
+    half = _randn(2, 16, 36, 40, seed=35)
+    calls: list[torch.Size] = []
+    real_subpixel = runtime.subpixel_weights
+    monkeypatch.setattr(runtime, "subpixel_weights", lambda w, b: calls.append(w.shape) or real_subpixel(w, b))
+    for _ in range(2):
+        _assert_close(_run(upsample, Precision.FAST, half), _run(upsample, Precision.EXACT, half))
+    assert len(calls) == 1  # the rewritten weights are kept between calls
+    upsample.load_state_dict(_perturbed(Upsample(16), 36).state_dict())
+    _assert_close(_run(upsample, Precision.FAST, half), _run(upsample, Precision.EXACT, half))
+    assert len(calls) == 2
+    small = _randn(1, 16, 31, 40, seed=37)  # below the threshold: the upsampled strips, not the rewrite
+    _assert_close(_run(upsample, Precision.FAST, small), _run(upsample, Precision.EXACT, small))
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_cft_from_a_kept_encoder_term_and_its_change_match_plain(batch: int) -> None:
+    block = _perturbed(CFTBlock(32), 38)
+    enc = _randn(batch, 32, 40, 40, seed=39)
+    dec = _randn(batch, 32, 40, 40, seed=40)
+    with torch.inference_mode(), runtime.inference(Precision.FAST, CPU):
+        term = block.encoder_term(enc)
+        change = block.change(enc, dec)
+    for w in (0.3, 1.0):
+        exact = _run(block, Precision.EXACT, enc, dec, w)
+        _assert_close(_run(block, Precision.FAST, enc, dec, w, term), exact, f"kept term, w={w}")
+        _assert_close(dec + w * change, exact, f"change, w={w}")
+
+
+def test_kept_fusion_terms_render_as_a_fresh_encoding() -> None:
+    """The window's encodings (``keep_fusion_terms``) give the same faces at every w, one by one too."""
+    model = make_model(SMALL_CONFIG, seed=41)
+    faces = random_faces(2, 64, seed=42)
+    with torch.inference_mode():
+        plain = model.encode(faces)
+        kept = model.encode(faces, keep_fusion_terms=True)
+        assert not plain.fusion_terms and plain.head_change is None
+        assert set(kept.fusion_terms) == {64} and kept.head_change is not None  # 32 is the head's own fusion
+        for w in (0.0, 0.4, 1.0):
+            _assert_close(model.decode(kept, w), model.decode(plain, w), f"w={w}")
+            _assert_close(model.decode(kept.select(1), w), model.decode(plain.select(1), w), f"face 1, w={w}")
+        model.precision = Precision.EXACT
+        assert not model.encode(faces, keep_fusion_terms=True).fusion_terms  # exact stays the plain computation

@@ -73,6 +73,8 @@ def test_slider_change_reuses_encodings(tmp_path: Path, detector, model) -> None
     assert analysed.encodings.encode_count == len(analysed.faces) == 1
     assert not np.array_equal(first[0], second[0])
     assert np.array_equal(per_face[0], second[0])
+    kept = analysed.encodings.get(0)
+    assert analysed.encodings.rerender and kept.head_change is not None and kept.fusion_terms  # for the slider
 
 
 def test_excluded_face_keeps_its_region_as_in_the_input(tmp_path: Path, detector, model) -> None:
@@ -125,6 +127,7 @@ def test_one_shot_budget_keeps_only_the_latest_encoding(tmp_path: Path, detector
     cache = analysed.encodings
     assert cache.encode_count == len(analysed.faces) >= 18
     assert cache.cached_bytes() == encoding_bytes(cache.get(len(analysed.faces) - 1))
+    assert not cache.rerender and cache.get(0).head_change is None  # one render: the split would only cost
 
 
 def test_over_budget_repeated_renders_re_encode_only_the_faces_beyond_it(tmp_path: Path, detector, model) -> None:

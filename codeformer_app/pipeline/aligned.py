@@ -58,14 +58,14 @@ def restore_aligned_crop(
     """(restored crop at the network's size, fidelity used, identity or None)."""
     recipe = RECIPES[settings.task]
     crop = fit_square(crop_bgr, model.config.img_size)
-    cache = EncodingCache(model, [crop], ONE_SHOT_BUDGET_BYTES, adain_codes=recipe.adain_codes)
+    fixed = recipe.fidelity
+    fidelity, auto = (fixed, False) if fixed is not None else (settings.fidelity, settings.auto_fidelity)
+    cache = EncodingCache(model, [crop], ONE_SHOT_BUDGET_BYTES, adain_codes=recipe.adain_codes, rerender=auto)
     grey = settings.task is not FaceTask.COLORIZE and looks_grey(crop)
 
     def render_at(w: float) -> np.ndarray:
         return render(cache, 0, w, grey)
 
-    fixed = recipe.fidelity
-    fidelity, auto = (fixed, False) if fixed is not None else (settings.fidelity, settings.auto_fidelity)
     fidelity, out, identity = render_face(render_at, crop, fidelity, auto, check)
     if recipe.keep_outside_mask:
         mask = hole_mask(crop_bgr, settings.mask, model.config.img_size)[:, :, None]

@@ -13,14 +13,23 @@ from .face_tensor import faces_to_tensor, fit_square, tensor_to_faces
 from .grey import grey_face
 
 #: Memory the cached encodings of one photo may use; beyond it, faces past the budget share one slot (``_trim``).
-#: One full-size face's encoding takes about 47 MB (float32 skip features at 32..256 px).
+#: One full-size face's encoding takes about 94 MB (float32 skip features at 32..256 px, and as much again for
+#: the fast path's fusion terms).
 DEFAULT_BUDGET_BYTES = 2 * 1024**3
 #: For one-shot use (command line, batch): each face is rendered once, so only the latest encoding is kept.
 ONE_SHOT_BUDGET_BYTES = 0
 
 
 def encoding_bytes(encoded: Encoded) -> int:
-    tensors = [encoded.lq_feat, encoded.indices, encoded.decoder_head, *encoded.skips.values()]
+    tensors = [
+        encoded.lq_feat,
+        encoded.indices,
+        encoded.decoder_head,
+        *encoded.skips.values(),
+        *encoded.fusion_terms.values(),
+    ]
+    if encoded.head_change is not None:
+        tensors.append(encoded.head_change)
     return sum(t.numel() * t.element_size() for t in tensors)
 
 
@@ -34,10 +43,15 @@ class EncodingCache:
         crops: Sequence[np.ndarray],
         budget_bytes: int = DEFAULT_BUDGET_BYTES,
         adain_codes: bool = True,
+        rerender: bool | None = None,
     ):
         self.model = model
         self.adain_codes = adain_codes
         """Give the code features the encoder latent's statistics (off only for the inpainting network)."""
+        self.rerender = budget_bytes > 0 if rerender is None else rerender
+        """Faces will be rendered at several fidelities (the window's slider, automatic fidelity): encodings keep
+        the network's fusion terms (``Encoded.fusion_terms``), which make each render after the first cheaper.
+        By default, when encodings are kept at all."""
         self.crops = list(crops)
         self.budget_bytes = budget_bytes
         self.encode_count = 0
@@ -58,7 +72,7 @@ class EncodingCache:
         size = self.model.config.img_size
         batch = faces_to_tensor([fit_square(self.crops[index], size)]).to(self.model.position_emb.device)
         with torch.inference_mode():
-            encoded = self.model.encode(batch, adain_codes=self.adain_codes)
+            encoded = self.model.encode(batch, adain_codes=self.adain_codes, keep_fusion_terms=self.rerender)
         self.encode_count += 1
         self._cache[index] = encoded
         self._trim()

@@ -59,13 +59,14 @@ def analyse_photo(
     options: DetectionOptions = DetectionOptions(),
     budget_bytes: int = DEFAULT_BUDGET_BYTES,
     adain_codes: bool = True,
+    rerender: bool | None = None,
 ) -> AnalysedPhoto:
     """Find, align and crop the faces; encodings are computed on first render and then kept.
 
-    ``adain_codes=False`` for the inpainting network (``model.variants``)."""
+    ``adain_codes=False`` for the inpainting network (``model.variants``); ``rerender``: see ``EncodingCache``."""
     image = photo_8bit_bgr(photo)
     faces = locate_faces(image, detector, options, crop_size=model.config.img_size)
-    encodings = EncodingCache(model, [f.crop for f in faces], budget_bytes, adain_codes)
+    encodings = EncodingCache(model, [f.crop for f in faces], budget_bytes, adain_codes, rerender)
     return AnalysedPhoto(photo, faces, encodings, pixels_grey=looks_grey(image))
 
 

@@ -79,7 +79,13 @@ def restore_file(
     photo = read_photo(source)
     recipe = RECIPES[settings.task]
     analysed = analyse_photo(
-        photo, engine.model, engine.detector, settings.detection, ONE_SHOT_BUDGET_BYTES, recipe.adain_codes
+        photo,
+        engine.model,
+        engine.detector,
+        settings.detection,
+        ONE_SHOT_BUDGET_BYTES,
+        recipe.adain_codes,
+        rerender=settings.auto_fidelity,  # the search renders each face a few times
     )
     holes = _holes(analysed, settings) if settings.task is FaceTask.INPAINT else {}
     total = len(analysed.faces)

@@ -73,6 +73,13 @@ class Encoded:
     """Generator activations just before its first fusion point (they do not depend on ``w`` either)."""
     logits: torch.Tensor | None = field(default=None, repr=False)
     """The transformer's code logits (B, h*w, codebook_size), kept only when asked for (training)."""
+    fusion_terms: dict[int, torch.Tensor] = field(default_factory=dict, repr=False)
+    """Per fusion resolution, the encoder features' share of the fusion block (``CFTBlock.encoder_term``); kept
+    on the fast path when asked for, so that a slider change does not compute it again."""
+    head_change: torch.Tensor | None = field(default=None, repr=False)
+    """What the first fusion block adds to ``decoder_head`` at ``w = 1`` (``CFTBlock.change``), kept with the
+    fusion terms: the head does not depend on ``w``, so neither does this, and a render at ``w`` starts from
+    ``decoder_head + w * head_change``."""
 
     @property
     def batch_size(self) -> int:
@@ -87,6 +94,8 @@ class Encoded:
             skips={r: f[pick] for r, f in self.skips.items()},
             decoder_head=self.decoder_head[pick],
             logits=None if self.logits is None else self.logits[pick],
+            fusion_terms={r: t[pick] for r, t in self.fusion_terms.items()},
+            head_change=None if self.head_change is None else self.head_change[pick],
         )
 
 
@@ -136,19 +145,24 @@ class CodeFormer(nn.Module):
             if w <= 0 or key not in self.fuse_convs_dict:
                 return dec_feat
             # detached as in the official code: in training the encoder learns through the codes, not the fusion
-            return self.fuse_convs_dict[key](encoded.skips[resolution].detach(), dec_feat, w)
+            block = self.fuse_convs_dict[key]
+            return block(encoded.skips[resolution].detach(), dec_feat, w, encoded.fusion_terms.get(resolution))
 
         return fuse
 
     # -- the two halves of a forward pass ------------------------------------------------------------
     # Neither applies torch.inference_mode: the pipeline wraps its calls in it, and training calls the same
     # methods with gradients (the Winograd fast path switches itself off under autograd).
-    def encode(self, x: torch.Tensor, adain_codes: bool = True, keep_logits: bool = False) -> Encoded:
+    def encode(
+        self, x: torch.Tensor, adain_codes: bool = True, keep_logits: bool = False, keep_fusion_terms: bool = False
+    ) -> Encoded:
         """Faces (B, 3, S, S) in [-1, 1], RGB -> everything that does not depend on the fidelity weight.
 
         ``adain_codes``: give the looked-up code features the channel statistics of the encoder's latent (the
         official inference; its inpainting script turns it off). ``keep_logits`` keeps the transformer's code
-        logits (for training's cross-entropy).
+        logits (for training's cross-entropy). ``keep_fusion_terms`` keeps, on the fast path, the part of each fusion
+        block that depends on the encoder only (``Encoded.fusion_terms``): worth it for a face rendered at several
+        fidelities (the slider, automatic fidelity).
         """
         _check_input(x, self.config.img_size)
         param = self.position_emb
@@ -164,13 +178,31 @@ class CodeFormer(nn.Module):
             if adain_codes:
                 quant_feat = adain(quant_feat, lq_feat.detach())
             head = self.generator.run(quant_feat, stop=self._w_free_generator_stop)
+            fusion_terms: dict[int, torch.Tensor] = {}
+            head_change = None
+            if keep_fusion_terms and runtime.fast_kernels():
+                first = self._head_fusion_resolution()
+                if first is not None:
+                    head_change = self.fuse_convs_dict[str(first)].change(skips[first], head)
+                for r in self.config.connect_list:
+                    if r != first:
+                        fusion_terms[r] = self.fuse_convs_dict[str(r)].encoder_term(skips[r])
         return Encoded(
             lq_feat=lq_feat,
             indices=indices,
             skips=skips,
             decoder_head=head,
             logits=logits if keep_logits else None,
+            fusion_terms=fusion_terms,
+            head_change=head_change,
         )
+
+    def _head_fusion_resolution(self) -> int | None:
+        """The fusion resolution right after which ``decoder_head`` stops, if the head ends at a fusion block."""
+        for resolution, index in self.generator.fusion_points.items():
+            if index == self._w_free_generator_stop - 1 and str(resolution) in self.fuse_convs_dict:
+                return resolution
+        return None
 
     def decode(self, encoded: Encoded, w: float, clamp: bool = True) -> torch.Tensor:
         """Render faces at fidelity ``w`` in [0, 1] (0: strongest restoration, 1: closest to the input).
@@ -185,7 +217,9 @@ class CodeFormer(nn.Module):
         x = encoded.decoder_head
         fusion_at = {i: r for r, i in self.generator.fusion_points.items()}
         with runtime.inference(runtime.Precision(self.precision), x.device):
-            if start - 1 in fusion_at:  # the head stops right after the first fusion point
+            if encoded.head_change is not None:
+                x = torch.add(x, encoded.head_change, alpha=w) if w > 0 else x
+            elif start - 1 in fusion_at:  # the head stops right after the first fusion point
                 x = fuse(fusion_at[start - 1], x)
             out = self.generator.run(x, start=start, fuse=fuse)
         return (out.clamp(-1.0, 1.0) if clamp else out).contiguous()

@@ -114,8 +114,15 @@ class Upsample(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.conv = conv3x3(channels, channels)
+        self._subpixel = runtime.DerivedWeights()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if runtime.fast_kernels():
+            if runtime.subpixel_pays_off(x.shape, self.conv.weight, x.dtype):
+                conv = self.conv
+                weight, bias = self._subpixel.get(
+                    (conv.weight, conv.bias), None, lambda: runtime.subpixel_weights(conv.weight, conv.bias)
+                )
+                return runtime.pixel_shuffle_2x(runtime.conv3x3(x, weight, bias))
             return self.conv.run(runtime.UpsampledInput(x))
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
