@@ -193,3 +193,5 @@ def test_kept_fusion_terms_render_as_a_fresh_encoding() -> None:
             _assert_close(model.decode(kept.select(1), w), model.decode(plain.select(1), w), f"face 1, w={w}")
         model.precision = Precision.EXACT
         assert not model.encode(faces, keep_fusion_terms=True).fusion_terms  # exact stays the plain computation
+        # a fast encoding decoded exactly (precision changed in between) ignores what the fast path kept
+        assert torch.equal(model.decode(kept, 0.4), model.decode(plain, 0.4))

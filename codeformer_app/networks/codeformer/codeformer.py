@@ -217,7 +217,7 @@ class CodeFormer(nn.Module):
         x = encoded.decoder_head
         fusion_at = {i: r for r, i in self.generator.fusion_points.items()}
         with runtime.inference(runtime.Precision(self.precision), x.device):
-            if encoded.head_change is not None:
+            if encoded.head_change is not None and runtime.fast_kernels():  # kept by a fast-path encode
                 x = torch.add(x, encoded.head_change, alpha=w) if w > 0 else x
             elif start - 1 in fusion_at:  # the head stops right after the first fusion point
                 x = fuse(fusion_at[start - 1], x)
