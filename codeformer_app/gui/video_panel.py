@@ -47,19 +47,9 @@ class VideoBar(QWidget):
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
-        self.scrub_row = QWidget()
-        row = QHBoxLayout(self.scrub_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.scrubber, 1)
-        row.addWidget(self.position)
-        row.addWidget(self.export_button)
+        self.scrub_row = _row(self.scrubber, self.position, self.export_button)
         layout.addWidget(self.scrub_row)
-        self.export_row = QWidget()
-        export_layout = QHBoxLayout(self.export_row)
-        export_layout.setContentsMargins(0, 0, 0, 0)
-        export_layout.addWidget(self.export_status, 1)
-        export_layout.addWidget(self.progress)
-        export_layout.addWidget(self.cancel_button)
+        self.export_row = _row(self.export_status, self.progress, self.cancel_button)
         layout.addWidget(self.export_row)
         self.export_row.setVisible(False)
         self.setVisible(False)
@@ -92,3 +82,14 @@ class VideoBar(QWidget):
     def hide_export(self) -> None:
         self.export_row.setVisible(False)
         self.setVisible(self.scrub_row.isVisibleTo(self))
+
+
+def _row(stretching: QWidget, *others: QWidget) -> QWidget:
+    """A borderless horizontal row: the first widget takes the spare width, the others their own size."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.addWidget(stretching, 1)
+    for widget in others:
+        layout.addWidget(widget)
+    return row
