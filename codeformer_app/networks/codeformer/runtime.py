@@ -31,6 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import nnpack
+
 
 class Precision(StrEnum):
     """How convolutions are computed during inference."""
@@ -43,10 +45,11 @@ class Precision(StrEnum):
 
 #: Smallest feature-map side at which a Winograd convolution beats the direct one on our CPUs.
 WINOGRAD_MIN_SIDE = 32
-#: NNPACK transforms its whole input at once: about 3-5x the input's size in workspace (360 MB for a 128-channel
-#: 512x512 map). Maps above this size are convolved in horizontal strips. Each strip costs a copy in and out, so
-#: the limit is set to split only the largest maps: measured, 16 MB strips cost ~0.5 s per face, 64 MB ~0.05 s.
-WINOGRAD_STRIP_BYTES = 64 * 1024**2
+#: NNPACK transforms a whole image at once: about 2-3x the input's size in workspace (265 MB for a 128-channel
+#: 512x512 map, FFT 16x16). Images above this size are convolved in horizontal strips. Each strip costs a copy in
+#: and out, and NNPACK's FFT loses a fifth of its speed on strips, so none of the full-size network's maps is
+#: split: measured, a 128 -> 64 convolution of a 512 x 512 map takes 0.14 s whole and 0.18 s in two strips.
+WINOGRAD_STRIP_BYTES = 128 * 1024**2
 #: Environment variable that, when set to 1, leaves the C allocator as it is.
 KEEP_ALLOCATOR_ENV = "CODEFORMER_APP_KEEP_ALLOCATOR"
 #: glibc mallopt parameters (malloc.h)
@@ -66,6 +69,11 @@ SUBPIXEL_MIN_SIDE = 128
 #: :func:`pixel_shuffle_2x` rearranges this many bytes at a time: small enough to stay in cache, large enough to
 #: keep both threads busy (measured on a 128 x 512 x 512 map: 21 ms, against 59 ms for ``F.pixel_shuffle``).
 SHUFFLE_CHUNK_BYTES = 4 * 1024**2
+#: NNPACK's FFT 16x16 algorithm runs maps at least this wide into at most this many channels: measured, a
+#: 64 -> 64 convolution of a 512 x 512 map takes 80 ms instead of Winograd's 100 ms, while with more output
+#: channels, or on 256 x 256 maps, Winograd stays faster.
+FFT_MIN_SIDE = 512
+FFT_MAX_OUT_CHANNELS = 64
 
 _winograd_enabled: ContextVar[bool] = ContextVar("codeformer_winograd", default=False)
 _fast_enabled: ContextVar[bool] = ContextVar("codeformer_fast", default=False)
@@ -176,9 +184,12 @@ def winograd_conv3x3(source: torch.Tensor | ConvInput, weight: torch.Tensor, bia
     """
     src = source if isinstance(source, ConvInput) else ConvInput(source)
     b, c, h, w = src.shape
-    rows = max(WINOGRAD_STRIP_BYTES // (b * c * w * weight.element_size()), 1)
+    convolve = _nnpack_convolution(weight, bias, nnpack_algorithm(weight.shape[0], h, w))
+    # called directly, NNPACK runs one image at a time; PyTorch's operator transforms the whole batch at once
+    images_per_call = 1 if nnpack.available() else b
+    rows = max(WINOGRAD_STRIP_BYTES // (images_per_call * c * w * weight.element_size()), 1)
     if rows >= h:
-        return torch._nnpack_spatial_convolution(src.whole().contiguous(), weight, bias, [1, 1])
+        return convolve(src.whole(), (1, 1, 1, 1))
     out = weight.new_empty((b, weight.shape[0], h, w))
     buffer = weight.new_empty(b * c * (rows + 2) * w)
     for top in range(0, h, rows):
@@ -193,8 +204,25 @@ def winograd_conv3x3(source: torch.Tensor | ConvInput, weight: torch.Tensor, bia
         if pad_bottom:
             strip[:, :, -1].zero_()
         src.rows_into(strip[:, :, pad_top : height - pad_bottom], first, last)
-        out[:, :, top:bottom] = torch._nnpack_spatial_convolution(strip, weight, bias, [0, 1])
+        out[:, :, top:bottom] = convolve(strip, (0, 1, 0, 1))
     return out
+
+
+def nnpack_algorithm(c_out: int, height: int, width: int) -> nnpack.Algorithm:
+    """The faster of NNPACK's algorithms for a convolution of this shape, as measured (docs/benchmarks.md)."""
+    if min(height, width) >= FFT_MIN_SIDE and c_out <= FFT_MAX_OUT_CHANNELS:
+        return nnpack.Algorithm.FFT_16X16
+    return nnpack.Algorithm.WINOGRAD_8X8
+
+
+def _nnpack_convolution(
+    weight: torch.Tensor, bias: torch.Tensor | None, algorithm: nnpack.Algorithm
+) -> Callable[[torch.Tensor, tuple[int, int, int, int]], torch.Tensor]:
+    """A function of (input, padding as top, right, bottom, left) that runs ``algorithm``, or PyTorch's own
+    NNPACK operator (always Winograd) where NNPACK cannot be called directly."""
+    if not nnpack.available():
+        return lambda x, pad: torch._nnpack_spatial_convolution(x.contiguous(), weight, bias, [pad[0], pad[1]])
+    return lambda x, pad: nnpack.convolve(x, weight, bias, pad, algorithm)
 
 
 def winograd_pays_off(x_shape: torch.Size | tuple[int, ...], weight: torch.Tensor, dtype: torch.dtype) -> bool:
