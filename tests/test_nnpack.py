@@ -100,3 +100,43 @@ def test_without_direct_nnpack_the_fast_path_falls_back_to_pytorchs_operator(mon
     with torch.inference_mode():
         fallback = runtime.winograd_conv3x3(x, weight, bias)
     _assert_close(fallback, F.conv2d(x, weight, bias, padding=1))
+
+
+def test_a_transformed_kernel_gives_the_same_convolution() -> None:
+    x = _randn(2, 32, 64, 64, seed=11)
+    weight = _randn(48, 32, 3, 3, seed=12, scale=0.1)
+    bias = _randn(48, seed=13)
+    with torch.inference_mode():
+        for algorithm in nnpack.Algorithm:
+            transformed = nnpack.transform_kernel(weight, algorithm)
+            kept = nnpack.convolve(x, weight, bias, (1, 1, 1, 1), algorithm, transformed)
+            assert torch.equal(kept, nnpack.convolve(x, weight, bias, (1, 1, 1, 1), algorithm))
+            _assert_close(kept, F.conv2d(x, weight, bias, padding=1))
+
+
+def test_kept_transforms_follow_the_kernel() -> None:
+    """Reused for the same kernel; made again after an in-place change, for another tensor or algorithm."""
+    keeper = runtime.KernelTransforms()
+    weight = _randn(16, 16, 3, 3, seed=14)
+    first = keeper.get(weight, nnpack.Algorithm.WINOGRAD_8X8)
+    assert keeper.get(weight, nnpack.Algorithm.WINOGRAD_8X8) is first
+    with torch.no_grad():
+        weight.mul_(2.0)  # what load_state_dict does: an in-place copy
+    second = keeper.get(weight, nnpack.Algorithm.WINOGRAD_8X8)
+    assert second is not first and torch.allclose(second[: first.numel() - 1], 2 * first[: first.numel() - 1])
+    assert keeper.get(weight.clone(), nnpack.Algorithm.WINOGRAD_8X8) is not second
+    assert keeper.get(weight, nnpack.Algorithm.FFT_16X16).numel() != second.numel()
+
+
+def test_conv_modules_keep_their_transform_only_on_the_maps_where_it_pays(monkeypatch) -> None:
+    from codeformer_app.networks.codeformer.layers import conv3x3
+
+    made: list[tuple[int, ...]] = []
+    transform = nnpack.transform_kernel
+    monkeypatch.setattr(nnpack, "transform_kernel", lambda w, a: made.append(tuple(w.shape)) or transform(w, a))
+    conv = conv3x3(16, 16).eval()
+    with torch.inference_mode(), runtime.inference(runtime.Precision.FAST, torch.device("cpu")):
+        for side in (32, 64, 64, 128):
+            x = _randn(1, 16, side, side, seed=side)
+            _assert_close(conv(x), F.conv2d(x, conv.weight, conv.bias, padding=1))
+    assert made == [(16, 16, 3, 3)]  # once, for the 64 x 64 maps, and reused by the second one

@@ -24,15 +24,20 @@ def group_norm(channels: int) -> nn.GroupNorm:
 class Conv3x3(nn.Conv2d):
     """A 3x3 convolution that runs as a Winograd convolution when :mod:`.runtime` says it pays off."""
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        #: NNPACK's transform of the kernel, kept on the maps where that pays off (``runtime.KERNEL_REUSE_SIDES``)
+        self._kernels = runtime.KernelTransforms()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if runtime.use_winograd(self, x.shape, x.dtype):
-            return runtime.winograd_conv3x3(x, self.weight, self.bias)
+            return runtime.winograd_conv3x3(x, self.weight, self.bias, self._kernels)
         return super().forward(x)
 
     def run(self, source: runtime.ConvInput) -> torch.Tensor:
         """Convolve a computed input (fast path): strips are filled straight from ``source``."""
         if runtime.use_winograd(self, source.shape, source.x.dtype):
-            return runtime.winograd_conv3x3(source, self.weight, self.bias)
+            return runtime.winograd_conv3x3(source, self.weight, self.bias, self._kernels)
         return super().forward(source.whole())
 
 

@@ -2,8 +2,9 @@
 
 ``torch._nnpack_spatial_convolution`` always runs Winograd F(6x6, 3x3) and transforms the kernel on every call.
 Called directly, NNPACK also offers its FFT 16x16 algorithm, which is about a fifth faster on our 64-channel
-512 x 512 maps (docs/benchmarks.md), and takes a workspace from us, which PyTorch's operator allocates anew in
-each call.
+512 x 512 maps, lets a transformed kernel be kept (a third faster for 256 channels at 64 x 64, where the kernel
+transform is a large part of the work), and takes a workspace from us, which PyTorch's operator allocates anew
+in each call (docs/benchmarks.md).
 
 The symbols are public NNPACK API (``nnpack.h``) and pthreadpool's, exported by ``libtorch_cpu``; when a PyTorch
 build lacks them, :func:`available` is False and the caller keeps PyTorch's own NNPACK operator.
@@ -27,9 +28,17 @@ class Algorithm(IntEnum):
     WINOGRAD_8X8 = 3
 
 
-#: ``nnp_convolution_transform_strategy_compute``: transform the kernel in each call. (NNPACK can also keep a
-#: transformed kernel; measured, that saves ~0.15 s per face for ~600 MB kept, see docs/benchmarks.md.)
-_TRANSFORM_EACH_CALL = 1
+class _Strategy(IntEnum):
+    """``enum nnp_convolution_transform_strategy`` (nnpack.h): what happens to the kernel in a call."""
+
+    COMPUTE = 1
+    """transform it, then convolve"""
+    PRECOMPUTE = 2
+    """only transform it, into the workspace buffer"""
+    REUSE = 3
+    """convolve with a kernel transformed before"""
+
+
 _SUCCESS = 0
 _ACTIVATION_IDENTITY = 0
 KERNEL_SIDE = 3
@@ -129,11 +138,19 @@ def _sizes(c_in: int, c_out: int, height: int, width: int, padding: tuple[int, i
     return (c_in, c_out, _Size(width, height), _Padding(*padding), _Size(KERNEL_SIDE, KERNEL_SIDE), _Size(1, 1))
 
 
-def _call(api: _Api, algorithm: Algorithm, sizes: tuple, data: tuple, workspace: int | None, size: ctypes.c_size_t):
+def _call(
+    api: _Api,
+    algorithm: Algorithm,
+    strategy: _Strategy,
+    sizes: tuple,
+    data: tuple,
+    workspace: int | None,
+    size: ctypes.c_size_t,
+) -> int:
     """``nnp_convolution_inference``; ``data`` holds the input, kernel, bias and output addresses (or None)."""
     return api.convolve(
         algorithm,
-        _TRANSFORM_EACH_CALL,
+        strategy,
         *sizes,
         *data,
         workspace,
@@ -145,13 +162,32 @@ def _call(api: _Api, algorithm: Algorithm, sizes: tuple, data: tuple, workspace:
     )
 
 
-def _workspace_bytes(api: _Api, algorithm: Algorithm, sizes: tuple) -> int:
-    """What NNPACK asks for when called with no buffers: the size of the workspace this convolution needs."""
+def _workspace_bytes(api: _Api, algorithm: Algorithm, strategy: _Strategy, sizes: tuple) -> int:
+    """What NNPACK asks for when called with no buffers: the workspace this call needs (for ``PRECOMPUTE``: the
+    size of the transformed kernel)."""
     size = ctypes.c_size_t(0)
-    status = _call(api, algorithm, sizes, (None, None, None, None), None, size)
+    status = _call(api, algorithm, strategy, sizes, (None, None, None, None), None, size)
     if status != _SUCCESS:
         raise NnpackError(f"NNPACK could not size its workspace (status {status})")
     return size.value
+
+
+def transform_kernel(weight: torch.Tensor, algorithm: Algorithm) -> torch.Tensor:
+    """``weight`` (C_out, C_in, 3, 3) as ``algorithm`` uses it, for :func:`convolve`'s ``transformed``. For
+    Winograd it is about 7 times the kernel's size (17 MB for 256 -> 256)."""
+    api = _api()
+    assert api is not None
+    c_out, c_in = weight.shape[:2]
+    # The transformed kernel depends on the channels and the algorithm only; the image size is a formality.
+    sizes = _sizes(c_in, c_out, 16, 16, (1, 1, 1, 1))
+    transformed = torch.empty(_workspace_bytes(api, algorithm, _Strategy.PRECOMPUTE, sizes) // 4 + 1)
+    size = ctypes.c_size_t(transformed.numel() * 4)
+    kernel = weight.detach().contiguous()
+    data = (None, kernel.data_ptr(), None, None)
+    status = _call(api, algorithm, _Strategy.PRECOMPUTE, sizes, data, transformed.data_ptr(), size)
+    if status != _SUCCESS:
+        raise NnpackError(f"NNPACK could not transform a {c_out}x{c_in} kernel (status {status})")
+    return transformed
 
 
 def convolve(
@@ -160,10 +196,12 @@ def convolve(
     bias: torch.Tensor | None,
     padding: tuple[int, int, int, int],
     algorithm: Algorithm,
+    transformed: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """3x3, stride-1 convolution of ``x`` (B, C, H, W), float32; ``padding`` is (top, right, bottom, left).
 
-    One image at a time, in the process's one workspace.
+    One image at a time, in the process's one workspace. ``transformed``: :func:`transform_kernel` of ``weight``
+    for the same algorithm, which then is not transformed again.
     """
     api = _api()
     assert api is not None
@@ -173,14 +211,15 @@ def convolve(
     top, right, bottom, left = padding
     out = x.new_empty((b, c_out, height + top + bottom - 2, width + left + right - 2))
     sizes = _sizes(c_in, c_out, height, width, padding)
-    kernel = weight.detach().contiguous()
+    strategy = _Strategy.COMPUTE if transformed is None else _Strategy.REUSE
+    kernel = weight.detach().contiguous() if transformed is None else transformed
     bias = x.new_zeros(c_out) if bias is None else bias.detach().contiguous()
     with _workspace.lock:
-        workspace = _workspace.at_least(_workspace_bytes(api, algorithm, sizes))
+        workspace = _workspace.at_least(_workspace_bytes(api, algorithm, strategy, sizes))
         size = ctypes.c_size_t(workspace.numel() * 4)
         for n in range(b):
             data = (x[n].data_ptr(), kernel.data_ptr(), bias.data_ptr(), out[n].data_ptr())
-            status = _call(api, algorithm, sizes, data, workspace.data_ptr(), size)
+            status = _call(api, algorithm, strategy, sizes, data, workspace.data_ptr(), size)
             if status != _SUCCESS:
                 shape = f"{c_in}->{c_out} convolution of {height}x{width}"
                 raise NnpackError(f"NNPACK refused a {shape} (status {status})")
