@@ -5,8 +5,10 @@ Three measured facts drive this module (see docs/benchmarks.md):
 * glibc returns large freed blocks to the kernel and maps them again on the next forward pass: about two
   million page faults per face. Keeping freed memory inside the process roughly halves the run time.
 * Most of the time is 3x3 convolutions at 32x32 and above. PyTorch ships NNPACK, whose Winograd convolutions
-  need about half the multiplications; the output stays within ~1e-4 of the exact convolution. Below 16
-  input or output channels (the first and last layers) the direct convolution is cheaper.
+  need about half the multiplications; the output stays within ~1e-4 of the exact convolution. Called
+  directly (:mod:`.nnpack`), NNPACK also runs FFT convolutions, faster on the widest maps, and keeps a
+  transformed kernel where that is worth its memory. Below 16 input or output channels (the first and last
+  layers) the direct convolution is cheaper.
 * Everything else (attention, norms) is small, but the decoder's largest maps (128 x 512 x 512 floats, 128 MB)
   are read and written several times around each convolution. Under ``Precision.FAST`` the layers therefore
   hand a 3x3 convolution a :class:`ConvInput` that writes each strip straight from its source (the silu of a
