@@ -140,3 +140,12 @@ def test_conv_modules_keep_their_transform_only_on_the_maps_where_it_pays(monkey
             x = _randn(1, 16, side, side, seed=side)
             _assert_close(conv(x), F.conv2d(x, conv.weight, conv.bias, padding=1))
     assert made == [(16, 16, 3, 3)]  # once, for the 64 x 64 maps, and reused by the second one
+
+
+def test_kept_transforms_follow_a_swapped_storage() -> None:
+    """``module.to(...)`` and ``param.data = ...`` swap a parameter's storage without a version bump."""
+    keeper = runtime.KernelTransforms()
+    weight = torch.nn.Parameter(_randn(16, 16, 3, 3, seed=15))
+    first = keeper.get(weight, nnpack.Algorithm.WINOGRAD_8X8)
+    weight.data = 3.0 * weight.data
+    assert keeper.get(weight, nnpack.Algorithm.WINOGRAD_8X8) is not first

@@ -76,9 +76,9 @@ SHUFFLE_CHUNK_BYTES = 4 * 1024**2
 #: channels, or on 256 x 256 maps, Winograd stays faster.
 FFT_MIN_SIDE = 512
 FFT_MAX_OUT_CHANNELS = 64
-#: Maps of these sides keep each convolution module's transformed kernel (:class:`KernelTransforms`): measured
-#: per layer, the 64 x 64 ones then take 78 ms less per face for 229 MB kept (256 -> 256: 12.4 ms instead of
-#: 18.1). The 32 x 32 ones would save about as much again but keep 305 MB more, too close to the memory goal.
+#: Maps of these sides keep each convolution module's transformed kernel (:class:`KernelTransforms`): on the
+#: 64 x 64 ones a 256 -> 256 convolution then takes 12.4 ms instead of 18.1, and a full restore 0.98x of the time,
+#: for 193 MB kept. Adding the 32 x 32 ones kept 461 MB in all for no gain that showed beyond the noise.
 KERNEL_REUSE_SIDES = frozenset({64})
 
 _winograd_enabled: ContextVar[bool] = ContextVar("codeformer_winograd", default=False)
@@ -336,7 +336,8 @@ class KernelTransforms:
     """NNPACK's transform of one convolution module's kernel, kept with the kernel it was made from.
 
     It is made again for another tensor (compared by identity: a freed tensor's address can come back), after
-    the kernel changed in place (``load_state_dict``, an optimiser step) or for another algorithm.
+    the kernel changed in place (``load_state_dict``, an optimiser step), when its storage was swapped
+    (``param.data = ...``, as ``module.to`` does) or for another algorithm.
     """
 
     def __init__(self) -> None:
@@ -346,7 +347,7 @@ class KernelTransforms:
 
     def get(self, kernel: torch.Tensor, algorithm: nnpack.Algorithm) -> torch.Tensor:
         # a model built under inference mode has inference tensors, which keep no version (nor change in place)
-        key = (algorithm, 0 if kernel.is_inference() else kernel._version)
+        key = (algorithm, kernel.data_ptr(), 0 if kernel.is_inference() else kernel._version)
         if self._transformed is None or self._kernel is not kernel or self._key != key:
             self._transformed = None  # the old transform is freed before the new one is made
             self._transformed = nnpack.transform_kernel(kernel, algorithm)
