@@ -6,6 +6,7 @@ pinned PyTorch stops exporting it, so that the slowdown cannot pass unnoticed.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -149,3 +150,18 @@ def test_kept_transforms_follow_a_swapped_storage() -> None:
     first = keeper.get(weight, nnpack.Algorithm.WINOGRAD_8X8)
     weight.data = 3.0 * weight.data
     assert keeper.get(weight, nnpack.Algorithm.WINOGRAD_8X8) is not first
+
+
+def test_a_forked_process_gets_its_own_thread_pool(monkeypatch) -> None:
+    """A child of ``fork`` inherits the pool's handle but none of its threads; reusing it would hang."""
+    api = nnpack._api()
+    assert api is not None
+    parent_pool = api.pool()
+    assert api.pool() == parent_pool
+    child_pid = os.getpid() + 1
+    monkeypatch.setattr(os, "getpid", lambda: child_pid)
+    assert api.pool() != parent_pool
+    x, weight = _randn(1, 16, 40, 40, seed=16), _randn(8, 16, 3, 3, seed=17, scale=0.1)
+    with torch.inference_mode():
+        out = nnpack.convolve(x, weight, None, (1, 1, 1, 1), nnpack.Algorithm.WINOGRAD_8X8)
+    _assert_close(out, F.conv2d(x, weight, None, padding=1))

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import threading
 from enum import IntEnum
 from pathlib import Path
@@ -83,16 +84,19 @@ class _Api:
         self.create_pool = library.pthreadpool_create
         self.create_pool.restype = ctypes.c_void_p
         self.create_pool.argtypes = (ctypes.c_size_t,)
-        self._pools: dict[int, int] = {}
+        self._pools: dict[tuple[int, int], int] = {}
         self._lock = threading.Lock()
 
     def pool(self) -> int:
-        """A thread pool as wide as PyTorch's intra-op pool; kept for the process (one per width asked for)."""
-        threads = torch.get_num_threads()
+        """A thread pool as wide as PyTorch's intra-op pool; kept for the process (one per width asked for).
+
+        Keyed by process too: a forked child inherits the pool's handle but not its threads, so it makes its own.
+        """
+        key = (os.getpid(), torch.get_num_threads())
         with self._lock:
-            if threads not in self._pools:
-                self._pools[threads] = self.create_pool(threads)
-            return self._pools[threads]
+            if key not in self._pools:
+                self._pools[key] = self.create_pool(key[1])
+            return self._pools[key]
 
 
 @functools.cache
